@@ -1,0 +1,143 @@
+/*
+ * fastsgd C engine: public types and entry points.
+ *
+ * Design in a few lines:
+ *  - Python validates everything and maps option strings to the integer codes
+ *    below; nothing here raises for bad user input, it only reports a status.
+ *  - One call runs a whole fit (all epochs) of one or several binary problems
+ *    without touching Python.  The optional `progress` callback is the only way
+ *    back (verbose printing); it is never called when it is NULL.
+ *  - The loss, the storage (dense or CSR) and the dtype are fixed once per fit:
+ *    the epoch loop is compiled once for every combination, so there is no
+ *    per-sample indirect call.
+ *  - Sizes and offsets are 64-bit.  Column indices of CSR input are int32
+ *    (as scipy and scikit-learn use for n_features < 2**31).
+ */
+#ifndef FASTSGD_H
+#define FASTSGD_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum fsgd_loss {
+    FSGD_LOSS_HINGE = 0,              /* param: threshold (1 hinge, 0 perceptron) */
+    FSGD_LOSS_SQUARED_HINGE = 1,      /* param: threshold */
+    FSGD_LOSS_LOG = 2,                /* half binomial deviance, y in {0, 1} */
+    FSGD_LOSS_MODIFIED_HUBER = 3,     /* y in {-1, 1} */
+    FSGD_LOSS_SQUARED = 4,            /* half squared error */
+    FSGD_LOSS_HUBER = 5,              /* param: delta (epsilon) */
+    FSGD_LOSS_EPS_INSENSITIVE = 6,    /* param: epsilon */
+    FSGD_LOSS_SQ_EPS_INSENSITIVE = 7, /* param: epsilon */
+    FSGD_N_LOSSES = 8
+};
+
+enum fsgd_penalty { FSGD_PEN_NONE = 0, FSGD_PEN_L1 = 1, FSGD_PEN_L2 = 2, FSGD_PEN_ELASTICNET = 3 };
+
+enum fsgd_lr {
+    FSGD_LR_CONSTANT = 1, FSGD_LR_OPTIMAL = 2, FSGD_LR_INVSCALING = 3,
+    FSGD_LR_ADAPTIVE = 4, FSGD_LR_PA1 = 5, FSGD_LR_PA2 = 6
+};
+
+/* Order in which an epoch visits the rows. */
+enum fsgd_order {
+    FSGD_ORDER_SEQUENTIAL = 0,  /* storage order (shuffle=False) */
+    FSGD_ORDER_BLOCK = 1,       /* random blocks held in cache, random order inside */
+    FSGD_ORDER_PERMUTATION = 2  /* scikit-learn's Fisher-Yates permutation, same generator */
+};
+
+enum fsgd_score { FSGD_SCORE_ACCURACY = 0, FSGD_SCORE_R2 = 1 };
+
+enum fsgd_status { FSGD_OK = 0, FSGD_DIVERGED = 1, FSGD_NO_MEMORY = 2, FSGD_INTERRUPTED = 3 };
+
+/* Training data, shared read-only by every binary problem of a fit. */
+typedef struct {
+    int64_t n_samples;
+    int64_t n_features;
+    int is_float32;            /* X values are float (else double) */
+    int is_csr;
+    const void *X;             /* dense: row-major n_samples x n_features; CSR: data */
+    const int64_t *indptr;     /* CSR only, n_samples + 1 entries */
+    const int32_t *indices;    /* CSR only */
+    const double *y;           /* regression targets, or NULL when y_code is used */
+    const int32_t *y_code;     /* class codes 0..K-1 (classification), or NULL */
+    const double *sample_weight;       /* NULL means all ones */
+    const uint8_t *validation_mask;    /* NULL means no validation rows */
+} fsgd_data;
+
+/* Settings shared by every binary problem of a fit. */
+typedef struct {
+    int loss;
+    double loss_param;
+    int label_01;              /* classification targets are {0,1} (log loss) else {-1,1} */
+    int penalty;
+    double alpha;
+    double l1_ratio;
+    int learning_rate;
+    double eta0;
+    double power_t;
+    int fit_intercept;
+    double intercept_decay;
+    int64_t average;           /* 0: no averaging; else averaging starts at t == average */
+    int max_iter;
+    double tol;                /* -INFINITY for tol=None */
+    int n_iter_no_change;
+    int early_stopping;
+    int score_kind;            /* enum fsgd_score */
+    int order;                 /* enum fsgd_order */
+    double t_start;            /* t at the first sample (1 on a fresh fit) */
+} fsgd_params;
+
+/* One binary problem: its parameters (in and out) and its results. */
+typedef struct {
+    void *coef;                /* n_features values of X's dtype, updated in place */
+    void *avg_coef;            /* same, or NULL when not averaging */
+    double intercept;
+    double avg_intercept;
+    int32_t positive_class;    /* code of the positive class (classification) */
+    double weight_pos;         /* class weights */
+    double weight_neg;
+    uint32_t seed;             /* shuffling seed */
+    /* results */
+    int n_iter;
+    int status;
+    int failed_epoch;          /* 1-based epoch at which divergence was seen */
+    double *loss_curve;        /* max_iter entries: mean objective of each epoch */
+} fsgd_problem;
+
+/* Per-epoch report for verbose output.  Return nonzero to stop the fit. */
+typedef struct {
+    int problem;               /* index of the binary problem */
+    int epoch;                 /* 1-based */
+    double objective;          /* mean regularised loss accumulated during the epoch */
+    double score;              /* validation score (early stopping), else NaN */
+    double norm;               /* L2 norm of the weights */
+    int64_t nnz;               /* non-zero weights */
+    double intercept;
+    double t;
+    double seconds;            /* since the start of this problem's fit */
+} fsgd_epoch_info;
+
+typedef int (*fsgd_progress_fn)(void *ctx, const fsgd_epoch_info *info);
+
+/* Fit n_problems binary problems (one-vs-rest), in parallel over n_threads
+ * OpenMP threads; the result does not depend on n_threads.  Returns FSGD_OK or
+ * the first non-OK status among the problems (each problem holds its own). */
+int fsgd_fit(const fsgd_data *data, const fsgd_params *params,
+             fsgd_problem *problems, int n_problems, int n_threads,
+             fsgd_progress_fn progress, void *progress_ctx);
+
+/* Loss value and derivative with respect to the prediction p, for tests. */
+double fsgd_loss_value(int loss, double param, double y, double p);
+double fsgd_loss_dloss(int loss, double param, double y, double p);
+
+/* Whether this build has OpenMP, and the number of threads it would use. */
+int fsgd_openmp_enabled(void);
+int fsgd_max_threads(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

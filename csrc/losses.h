@@ -1,0 +1,151 @@
+/*
+ * Loss functions of a prediction p against a target y, as inline C.
+ *
+ * Conventions are scikit-learn's: classification losses other than log take
+ * y in {-1, +1}; the log loss is the half binomial deviance with y in {0, 1}
+ * (log(1 + e^p) - y p, derivative expit(p) - y); squared loss is 0.5 (p - y)^2.
+ *
+ * `loss_step` is what the epoch loop calls: it returns dloss/dp and adds the
+ * loss value to an accumulator.  For the log loss the accumulator keeps
+ * sum((1 - y) p) plus a running product of (1 + e^-p), whose log is taken
+ * only when it grows large: one exp per sample serves both the gradient and
+ * the loss, and the log is paid once every dozen samples or more.
+ */
+#ifndef FASTSGD_LOSSES_H
+#define FASTSGD_LOSSES_H
+
+#include <math.h>
+#include "fastsgd.h"
+
+#if defined(__GNUC__)
+#define FSGD_INLINE static inline __attribute__((always_inline))
+#else
+#define FSGD_INLINE static inline
+#endif
+
+typedef struct {
+    double sum;   /* accumulated loss */
+    double prod;  /* log loss: pending product of (1 + exp(-p)) factors */
+} fsgd_lossacc;
+
+FSGD_INLINE void lossacc_init(fsgd_lossacc *a) { a->sum = 0.0; a->prod = 1.0; }
+
+FSGD_INLINE double lossacc_total(fsgd_lossacc *a)
+{
+    a->sum += log(a->prod);
+    a->prod = 1.0;
+    return a->sum;
+}
+
+/* log(1 + exp(p)) without overflow or loss of precision (cut-offs as in
+ * scikit-learn's _loss module). */
+FSGD_INLINE double log1pexp(double p)
+{
+    if (p <= -37.0) return exp(p);
+    if (p <= -2.0) return log1p(exp(p));
+    if (p <= 18.0) return log(1.0 + exp(p));
+    if (p <= 33.3) return p + exp(-p);
+    return p;
+}
+
+FSGD_INLINE double loss_value(const int L, double param, double y, double p)
+{
+    double z, r;
+    switch (L) {
+    case FSGD_LOSS_HINGE:
+        z = p * y;
+        return z <= param ? param - z : 0.0;
+    case FSGD_LOSS_SQUARED_HINGE:
+        z = param - p * y;
+        return z > 0.0 ? z * z : 0.0;
+    case FSGD_LOSS_LOG:
+        return log1pexp(p) - y * p;
+    case FSGD_LOSS_MODIFIED_HUBER:
+        z = p * y;
+        if (z >= 1.0) return 0.0;
+        if (z >= -1.0) return (1.0 - z) * (1.0 - z);
+        return -4.0 * z;
+    case FSGD_LOSS_SQUARED:
+        return 0.5 * (p - y) * (p - y);
+    case FSGD_LOSS_HUBER:
+        r = fabs(y - p);
+        return r <= param ? 0.5 * r * r : param * (r - 0.5 * param);
+    case FSGD_LOSS_EPS_INSENSITIVE:
+        r = fabs(y - p) - param;
+        return r > 0.0 ? r : 0.0;
+    case FSGD_LOSS_SQ_EPS_INSENSITIVE:
+        r = fabs(y - p) - param;
+        return r > 0.0 ? r * r : 0.0;
+    default:
+        return 0.0;
+    }
+}
+
+/* Derivative of the log loss, expit(p) - y, in scikit-learn's form (exact for
+ * y in {0, 1}, no overflow); `e` is exp(-p), used for p > -37. */
+FSGD_INLINE double log_dloss_from_e(double y, double p, double e)
+{
+    if (p > -37.0) return ((1.0 - y) - y * e) / (1.0 + e);
+    return exp(p) - y;
+}
+
+FSGD_INLINE double loss_dloss(const int L, double param, double y, double p)
+{
+    double z, r;
+    switch (L) {
+    case FSGD_LOSS_HINGE:
+        return p * y <= param ? -y : 0.0;
+    case FSGD_LOSS_SQUARED_HINGE:
+        z = param - p * y;
+        return z > 0.0 ? -2.0 * y * z : 0.0;
+    case FSGD_LOSS_LOG:
+        return log_dloss_from_e(y, p, p > -37.0 ? exp(-p) : 0.0);
+    case FSGD_LOSS_MODIFIED_HUBER:
+        z = p * y;
+        if (z >= 1.0) return 0.0;
+        if (z >= -1.0) return 2.0 * (1.0 - z) * -y;
+        return -4.0 * y;
+    case FSGD_LOSS_SQUARED:
+        return p - y;
+    case FSGD_LOSS_HUBER:
+        r = p - y;
+        if (fabs(r) <= param) return r;
+        return r >= 0.0 ? param : -param;
+    case FSGD_LOSS_EPS_INSENSITIVE:
+        if (y - p > param) return -1.0;
+        if (p - y > param) return 1.0;
+        return 0.0;
+    case FSGD_LOSS_SQ_EPS_INSENSITIVE:
+        z = y - p;
+        if (z > param) return -2.0 * (z - param);
+        if (z < -param) return 2.0 * (-z - param);
+        return 0.0;
+    default:
+        return 0.0;
+    }
+}
+
+/* dloss/dp, and the loss value added to `acc`. */
+FSGD_INLINE double loss_step(const int L, double param, double y, double p, fsgd_lossacc *acc)
+{
+    if (L == FSGD_LOSS_LOG) {
+        /* log(1 + e^p) - y p = (1 - y) p + log(1 + e^-p) */
+        if (p > -37.0) {
+            double e = exp(-p);
+            acc->sum += (1.0 - y) * p;
+            acc->prod *= 1.0 + e;  /* each factor is below 2e16 */
+            if (acc->prod > 1e250) {
+                acc->sum += log(acc->prod);
+                acc->prod = 1.0;
+            }
+            return ((1.0 - y) - y * e) / (1.0 + e);
+        }
+        double ep = exp(p);
+        acc->sum += ep - y * p;
+        return ep - y;
+    }
+    acc->sum += loss_value(L, param, y, p);
+    return loss_dloss(L, param, y, p);
+}
+
+#endif

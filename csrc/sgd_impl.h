@@ -1,0 +1,518 @@
+/*
+ * The per-sample SGD engine for one dtype.  sgd.c includes this file twice,
+ * with REAL = double / SFX = 64 and REAL = float / SFX = 32.
+ *
+ * The update sequence is scikit-learn's _plain_sgd, step for step:
+ *   p = w.x + b; eta from the schedule; loss and dloss at p;
+ *   w *= max(0, 1 - (1 - l1_ratio) eta alpha)        (L2 part, O(1): w = wscale * coef)
+ *   w += update x; b += update * intercept_decay
+ *   averaged weights by Bottou's lazy trick          (O(nnz))
+ *   cumulative L1 penalty (Tsuruoka et al. 2009)     (O(nnz))
+ * Dot products accumulate in double whatever the dtype.
+ */
+
+#define FSGD_CAT_(a, b) a##b
+#define FSGD_CAT(a, b) FSGD_CAT_(a, b)
+#define FN(name) FSGD_CAT(name, SFX)
+
+typedef struct {
+    REAL *w;
+    double wscale;
+    REAL *aw;          /* averaged weights = (aw + avg_a * w) / avg_b, or NULL */
+    double avg_a, avg_b;
+    double *q;         /* cumulative L1 penalty actually applied per feature, or NULL */
+    double u;          /* cumulative L1 penalty that could have been applied */
+    double sq_norm;    /* ||wscale * w||^2, kept for the objective */
+    double l1_norm;    /* ||wscale * w||_1 */
+    int64_t d;
+    int track;         /* whether the norms are needed */
+    double reset_threshold;
+} FN(fsgd_wv);
+
+FSGD_INLINE double FN(dot)(const REAL *w, const REAL *x, const int32_t *ind, int64_t nnz,
+                           const int sparse)
+{
+    double s = 0.0;
+    if (sparse) {
+        for (int64_t j = 0; j < nnz; j++) s += (double)w[ind[j]] * (double)x[j];
+    } else {
+#pragma omp simd reduction(+ : s)
+        for (int64_t j = 0; j < nnz; j++) s += (double)w[j] * (double)x[j];
+    }
+    return s;
+}
+
+FSGD_INLINE double FN(sqnorm_row)(const REAL *x, int64_t nnz)
+{
+    double s = 0.0;
+#pragma omp simd reduction(+ : s)
+    for (int64_t j = 0; j < nnz; j++) s += (double)x[j] * (double)x[j];
+    return s;
+}
+
+static void FN(wv_norms)(FN(fsgd_wv) *v)
+{
+    double sq = 0.0, l1 = 0.0;
+    for (int64_t j = 0; j < v->d; j++) {
+        double z = (double)v->w[j];
+        sq += z * z;
+        l1 += fabs(z);
+    }
+    v->sq_norm = sq * v->wscale * v->wscale;
+    v->l1_norm = l1 * fabs(v->wscale);
+}
+
+/* Fold wscale (and the lazy average) back into the arrays. */
+static void FN(wv_reset)(FN(fsgd_wv) *v)
+{
+    int64_t d = v->d;
+    if (v->aw) {
+        double a = v->avg_a, inv_b = 1.0 / v->avg_b;
+        REAL *aw = v->aw;
+        const REAL *w = v->w;
+        for (int64_t j = 0; j < d; j++) aw[j] = (REAL)(((double)aw[j] + a * (double)w[j]) * inv_b);
+        v->avg_a = 0.0;
+        v->avg_b = 1.0;
+    }
+    double s = v->wscale;
+    REAL *w = v->w;
+    for (int64_t j = 0; j < d; j++) w[j] = (REAL)((double)w[j] * s);
+    v->wscale = 1.0;
+}
+
+FSGD_INLINE void FN(wv_scale)(FN(fsgd_wv) *v, double c)
+{
+    v->wscale *= c;
+    v->sq_norm *= c * c;
+    v->l1_norm *= fabs(c);
+    if (v->wscale < v->reset_threshold) FN(wv_reset)(v);
+}
+
+/* w += c * x */
+FSGD_INLINE void FN(wv_add)(FN(fsgd_wv) *v, const REAL *x, const int32_t *ind, int64_t nnz,
+                            double c, const int sparse)
+{
+    REAL *w = v->w;
+    double ws = v->wscale;
+    double cs = c / ws;
+    if (sparse) {
+        if (v->track) {
+            double dsq = 0.0, dl1 = 0.0;
+            for (int64_t j = 0; j < nnz; j++) {
+                int32_t i = ind[j];
+                double old = (double)w[i];
+                REAL nw = (REAL)(old + (double)x[j] * cs);
+                w[i] = nw;
+                dsq += (double)nw * (double)nw - old * old;
+                dl1 += fabs((double)nw) - fabs(old);
+            }
+            v->sq_norm += dsq * ws * ws;
+            v->l1_norm += dl1 * fabs(ws);
+        } else {
+            for (int64_t j = 0; j < nnz; j++) w[ind[j]] = (REAL)((double)w[ind[j]] + (double)x[j] * cs);
+        }
+    } else {
+        if (v->track) {
+            /* dense: every weight is touched, so the norms are recomputed exactly */
+            double sq = 0.0, l1 = 0.0;
+#pragma omp simd reduction(+ : sq, l1)
+            for (int64_t j = 0; j < nnz; j++) {
+                REAL nw = (REAL)((double)w[j] + (double)x[j] * cs);
+                w[j] = nw;
+                sq += (double)nw * (double)nw;
+                l1 += fabs((double)nw);
+            }
+            v->sq_norm = sq * ws * ws;
+            v->l1_norm = l1 * fabs(ws);
+        } else {
+#pragma omp simd
+            for (int64_t j = 0; j < nnz; j++) w[j] = (REAL)((double)w[j] + (double)x[j] * cs);
+        }
+    }
+}
+
+/* Bottou's averaging trick: O(nnz) per sample. */
+FSGD_INLINE void FN(wv_add_average)(FN(fsgd_wv) *v, const REAL *x, const int32_t *ind, int64_t nnz,
+                                    double c, double num_iter, const int sparse)
+{
+    double mu = 1.0 / num_iter;
+    double k = v->avg_a * (-c / v->wscale);
+    REAL *aw = v->aw;
+    if (k != 0.0) {
+        if (sparse) {
+            for (int64_t j = 0; j < nnz; j++) aw[ind[j]] = (REAL)((double)aw[ind[j]] + (double)x[j] * k);
+        } else {
+#pragma omp simd
+            for (int64_t j = 0; j < nnz; j++) aw[j] = (REAL)((double)aw[j] + (double)x[j] * k);
+        }
+    }
+    if (num_iter > 1.0) v->avg_b /= (1.0 - mu);
+    v->avg_a += mu * v->avg_b * v->wscale;
+}
+
+/* Cumulative L1 penalty on the features of this sample. */
+FSGD_INLINE void FN(wv_l1penalty)(FN(fsgd_wv) *v, const int32_t *ind, int64_t nnz, const int sparse)
+{
+    REAL *w = v->w;
+    double *q = v->q;
+    double ws = v->wscale, u = v->u;
+    double dsq = 0.0, dl1 = 0.0;
+    for (int64_t j = 0; j < nnz; j++) {
+        int64_t i = sparse ? (int64_t)ind[j] : j;
+        double z = (double)w[i];
+        double nz = z;
+        if (ws * z > 0.0) {
+            nz = z - (u + q[i]) / ws;
+            if (nz < 0.0) nz = 0.0;
+        } else if (ws * z < 0.0) {
+            nz = z + (u - q[i]) / ws;
+            if (nz > 0.0) nz = 0.0;
+        }
+        REAL nw = (REAL)nz;
+        w[i] = nw;
+        q[i] += ws * ((double)nw - z);
+        dsq += (double)nw * (double)nw - z * z;
+        dl1 += fabs((double)nw) - fabs(z);
+    }
+    if (v->track) {
+        v->sq_norm += dsq * ws * ws;
+        v->l1_norm += dl1 * fabs(ws);
+    }
+}
+
+typedef struct {
+    const REAL *x;
+    const int32_t *ind;
+    int64_t nnz;
+} FN(fsgd_row);
+
+FSGD_INLINE FN(fsgd_row) FN(get_row)(const fsgd_data *D, int64_t r, const int sparse)
+{
+    FN(fsgd_row) row;
+    if (sparse) {
+        int64_t s = D->indptr[r];
+        row.x = (const REAL *)D->X + s;
+        row.ind = D->indices + s;
+        row.nnz = D->indptr[r + 1] - s;
+    } else {
+        row.x = (const REAL *)D->X + r * D->n_features;
+        row.ind = NULL;
+        row.nnz = D->n_features;
+    }
+    return row;
+}
+
+FSGD_INLINE void FN(prefetch_row)(const fsgd_data *D, int64_t r, const int sparse)
+{
+#if defined(__GNUC__)
+    const char *p;
+    int64_t bytes;
+    if (sparse) {
+        int64_t s = D->indptr[r], e = D->indptr[r + 1];
+        p = (const char *)((const REAL *)D->X + s);
+        bytes = (e - s) * (int64_t)sizeof(REAL);
+        const char *pi = (const char *)(D->indices + s);
+        for (int64_t o = 0; o < (e - s) * 4; o += 64) __builtin_prefetch(pi + o, 0, 3);
+    } else {
+        p = (const char *)((const REAL *)D->X + r * D->n_features);
+        bytes = D->n_features * (int64_t)sizeof(REAL);
+    }
+    for (int64_t o = 0; o < bytes; o += 64) __builtin_prefetch(p + o, 0, 3);
+#else
+    (void)D; (void)r; (void)sparse;
+#endif
+}
+
+FSGD_INLINE double FN(target)(const fsgd_data *D, int64_t r, int32_t pos, double neg)
+{
+    if (D->y) return D->y[r];
+    return D->y_code[r] == pos ? 1.0 : neg;
+}
+
+/* Validation score of the current weights on the rows of the validation mask:
+ * weighted accuracy, or weighted R^2 (scikit-learn's r2_score with
+ * force_finite).  ybar is the weighted mean target of those rows. */
+static double FN(validation_score)(const fsgd_data *D, const fsgd_params *P, const FN(fsgd_wv) *v,
+                                   double intercept, int32_t pos, double neg, double ybar,
+                                   const int sparse)
+{
+    double num = 0.0, den = 0.0, wsum = 0.0, good = 0.0;
+    for (int64_t r = 0; r < D->n_samples; r++) {
+        if (!D->validation_mask[r]) continue;
+        FN(fsgd_row) row = FN(get_row)(D, r, sparse);
+        double p = FN(dot)(v->w, row.x, row.ind, row.nnz, sparse) * v->wscale + intercept;
+        double y = FN(target)(D, r, pos, neg);
+        double sw = D->sample_weight ? D->sample_weight[r] : 1.0;
+        if (P->score_kind == FSGD_SCORE_ACCURACY) {
+            wsum += sw;
+            if ((p > 0.0) == (y > 0.0)) good += sw;
+        } else {
+            num += sw * (y - p) * (y - p);
+            den += sw * (y - ybar) * (y - ybar);
+        }
+    }
+    if (P->score_kind == FSGD_SCORE_ACCURACY) return wsum > 0.0 ? good / wsum : 0.0;
+    if (den != 0.0) return 1.0 - num / den;
+    return num == 0.0 ? 1.0 : 0.0;
+}
+
+static int FN(all_finite)(const REAL *w, int64_t d)
+{
+    int ok = 1;
+    for (int64_t j = 0; j < d; j++) ok &= isfinite(w[j]) ? 1 : 0;
+    return ok;
+}
+
+FSGD_INLINE int FN(fit_one_impl)(const fsgd_data *D, const fsgd_params *P, fsgd_problem *prob,
+                                 int prob_index, fsgd_progress_fn progress, void *ctx,
+                                 const int L, const int sparse)
+{
+    const int64_t n = D->n_samples, d = D->n_features;
+    const int lr = P->learning_rate, pen = P->penalty;
+    const double alpha = P->alpha, eta0 = P->eta0, power_t = P->power_t;
+    const double lparam = P->loss_param;
+    const int32_t pos = prob->positive_class;
+    const double neg = P->label_01 ? 0.0 : -1.0;
+    const double *sw_arr = D->sample_weight;
+    const uint8_t *mask = D->validation_mask;
+    const int is_pa = (lr == FSGD_LR_PA1 || lr == FSGD_LR_PA2);
+    const int is_hinge = (L == FSGD_LOSS_HINGE);
+    double l1_ratio = P->l1_ratio;
+    if (pen == FSGD_PEN_L2) l1_ratio = 0.0;
+    else if (pen == FSGD_PEN_L1) l1_ratio = 1.0;
+    const int use_l1 = (pen == FSGD_PEN_L1 || pen == FSGD_PEN_ELASTICNET);
+    const int use_l2 = (pen >= FSGD_PEN_L2);
+    const double max_dloss = 1e12;
+    double t = P->t_start;
+    double eta = eta0;
+    double intercept = prob->intercept, avg_intercept = prob->avg_intercept;
+    double optimal_init = 0.0;
+    int status = FSGD_OK;
+    double t_begin = fsgd_now();
+
+    FN(fsgd_wv) v;
+    v.w = (REAL *)prob->coef;
+    v.wscale = 1.0;
+    v.aw = P->average > 0 ? (REAL *)prob->avg_coef : NULL;
+    v.avg_a = 0.0;
+    v.avg_b = 1.0;
+    v.q = NULL;
+    v.u = 0.0;
+    v.d = d;
+    v.track = (pen != FSGD_PEN_NONE) && !is_pa;
+    v.reset_threshold = sizeof(REAL) == 4 ? 1e-6 : 1e-9;
+
+    fsgd_order_state ord;
+    double row_bytes = sparse ? (double)(D->indptr[n] - D->indptr[0]) * (sizeof(REAL) + 4) / (n > 0 ? n : 1)
+                              : (double)d * sizeof(REAL);
+    int order_ok = fsgd_order_init(&ord, P->order, n, row_bytes, prob->seed);
+    if (use_l1) v.q = (double *)calloc((size_t)(d > 0 ? d : 1), sizeof(double));
+    if (order_ok != 0 || (use_l1 && !v.q)) {
+        status = FSGD_NO_MEMORY;
+        goto done;
+    }
+
+    int64_t train_count = n;
+    double ybar = 0.0;
+    if (mask) {
+        double sy = 0.0, sw = 0.0;
+        for (int64_t r = 0; r < n; r++) {
+            if (!mask[r]) continue;
+            train_count--;
+            double w_r = sw_arr ? sw_arr[r] : 1.0;
+            sy += w_r * FN(target)(D, r, pos, neg);
+            sw += w_r;
+        }
+        ybar = sw > 0.0 ? sy / sw : 0.0;
+    }
+    if (train_count < 1) train_count = 1;
+
+    if (lr == FSGD_LR_OPTIMAL) {
+        double typw = sqrt(1.0 / sqrt(alpha));
+        double g = loss_dloss(L, lparam, 1.0, -typw);
+        double initial_eta0 = typw / (g > 1.0 ? g : 1.0);
+        optimal_init = 1.0 / (initial_eta0 * alpha);
+    }
+
+    int no_improvement = 0;
+    double best_obj = INFINITY, best_score = -INFINITY;
+    int epoch, n_iter = P->max_iter;
+    int64_t count = 0;
+    for (epoch = 0; epoch < P->max_iter; epoch++) {
+        fsgd_lossacc acc;
+        lossacc_init(&acc);
+        double pen_sum = 0.0;
+        if (v.track) FN(wv_norms)(&v);
+        fsgd_order_epoch(&ord);
+        ord.len_cur = ord.n_groups > 0 ? fsgd_order_fill(&ord, 0, ord.cur) : 0;
+        fsgd_order_arrange(&ord, ord.cur, ord.len_cur);
+        for (int64_t g = 0; g < ord.n_groups; g++) {
+            ord.len_next = g + 1 < ord.n_groups ? fsgd_order_fill(&ord, g + 1, ord.next) : 0;
+            for (int64_t k = 0; k < ord.len_cur; k++) {
+                if (k < ord.len_next) FN(prefetch_row)(D, ord.next[k], sparse);
+                const int64_t r = ord.cur[k];
+                if (mask && mask[r]) continue;
+                FN(fsgd_row) row = FN(get_row)(D, r, sparse);
+                const double y = FN(target)(D, r, pos, neg);
+                const double p = FN(dot)(v.w, row.x, row.ind, row.nnz, sparse) * v.wscale + intercept;
+                if (lr == FSGD_LR_OPTIMAL) {
+                    eta = 1.0 / (alpha * (optimal_init + t - 1.0));
+                } else if (lr == FSGD_LR_INVSCALING) {
+                    if (power_t == 0.5) eta = eta0 / sqrt(t);
+                    else eta = eta0 / pow(t, power_t);
+                }
+                double dloss = loss_step(L, lparam, y, p, &acc);
+                if (v.track)
+                    pen_sum += (1.0 - l1_ratio) * 0.5 * v.sq_norm + l1_ratio * v.l1_norm;
+                const double class_weight = y > 0.0 ? prob->weight_pos : prob->weight_neg;
+                double update;
+                if (is_pa) {
+                    double sq = FN(sqnorm_row)(row.x, row.nnz);
+                    double lv = loss_value(L, lparam, y, p);
+                    if (lr == FSGD_LR_PA1) {
+                        if (sq == 0.0) continue;
+                        update = lv / sq;
+                        if (update > eta0) update = eta0;
+                    } else {
+                        update = lv / (sq + 0.5 / eta0);
+                    }
+                    if (is_hinge) update *= y;
+                    else if (y - p < 0.0) update *= -1.0;
+                } else {
+                    if (dloss < -max_dloss) dloss = -max_dloss;
+                    else if (dloss > max_dloss) dloss = max_dloss;
+                    update = -eta * dloss;
+                }
+                update *= class_weight * (sw_arr ? sw_arr[r] : 1.0);
+                if (use_l2) {
+                    double c = 1.0 - (1.0 - l1_ratio) * eta * alpha;
+                    FN(wv_scale)(&v, c > 0.0 ? c : 0.0);
+                }
+                if (update != 0.0) {
+                    FN(wv_add)(&v, row.x, row.ind, row.nnz, update, sparse);
+                    if (P->fit_intercept) intercept += update * P->intercept_decay;
+                }
+                if (P->average > 0 && (double)P->average <= t) {
+                    double num_iter = t - (double)P->average + 1.0;
+                    FN(wv_add_average)(&v, row.x, row.ind, row.nnz, update, num_iter, sparse);
+                    avg_intercept += (intercept - avg_intercept) / num_iter;
+                }
+                if (use_l1) {
+                    v.u += l1_ratio * eta * alpha;
+                    FN(wv_l1penalty)(&v, row.ind, row.nnz, sparse);
+                }
+                t += 1.0;
+                count++;
+            }
+            int64_t *tmp = ord.cur; ord.cur = ord.next; ord.next = tmp;
+            ord.len_cur = ord.len_next;
+            fsgd_order_arrange(&ord, ord.cur, ord.len_cur);
+        }
+
+        double objective = (lossacc_total(&acc) + alpha * pen_sum) / (double)train_count;
+        if (prob->loss_curve) prob->loss_curve[epoch] = objective;
+
+        if (!isfinite(intercept) || !isfinite(v.wscale) || !FN(all_finite)(v.w, d)) {
+            status = FSGD_DIVERGED;
+            prob->failed_epoch = epoch + 1;
+            n_iter = epoch + 1;
+            break;
+        }
+
+        double score = NAN;
+        if (P->early_stopping) {
+            score = FN(validation_score)(D, P, &v, intercept, pos, neg, ybar, sparse);
+            if (P->tol > -INFINITY && score < best_score + P->tol) no_improvement++;
+            else no_improvement = 0;
+            if (score > best_score) best_score = score;
+        } else {
+            if (P->tol > -INFINITY && objective > best_obj - P->tol) no_improvement++;
+            else no_improvement = 0;
+            if (objective < best_obj) best_obj = objective;
+        }
+
+        if (progress) {
+            fsgd_epoch_info info;
+            double sq = 0.0;
+            int64_t nnz = 0;
+            for (int64_t j = 0; j < d; j++) {
+                double z = (double)v.w[j] * v.wscale;
+                sq += z * z;
+                nnz += z != 0.0;
+            }
+            info.problem = prob_index;
+            info.epoch = epoch + 1;
+            info.objective = objective;
+            info.score = score;
+            info.norm = sqrt(sq);
+            info.nnz = nnz;
+            info.intercept = intercept;
+            info.t = (double)count;
+            info.seconds = fsgd_now() - t_begin;
+            if (progress(ctx, &info)) {
+                status = FSGD_INTERRUPTED;
+                n_iter = epoch + 1;
+                break;
+            }
+        }
+
+        if (no_improvement >= P->n_iter_no_change) {
+            if (lr == FSGD_LR_ADAPTIVE && eta > 1e-6) {
+                eta = eta / 5.0;
+                no_improvement = 0;
+            } else {
+                n_iter = epoch + 1;
+                break;
+            }
+        }
+    }
+    prob->n_iter = n_iter;
+    FN(wv_reset)(&v);
+
+done:
+    prob->intercept = intercept;
+    prob->avg_intercept = avg_intercept;
+    prob->status = status;
+    free(v.q);
+    fsgd_order_free(&ord);
+    return status;
+}
+
+/* One specialisation per (loss, storage): the loss and the storage are
+ * constants inside each, so the compiler removes every per-sample branch on
+ * them. */
+#define FSGD_SPECIALISE(L)                                                                      \
+    static int FN(FSGD_CAT(fit_one_dense_, L))(const fsgd_data *D, const fsgd_params *P,         \
+                                               fsgd_problem *pr, int i, fsgd_progress_fn f,      \
+                                               void *c)                                          \
+    {                                                                                            \
+        return FN(fit_one_impl)(D, P, pr, i, f, c, L, 0);                                        \
+    }                                                                                            \
+    static int FN(FSGD_CAT(fit_one_csr_, L))(const fsgd_data *D, const fsgd_params *P,           \
+                                             fsgd_problem *pr, int i, fsgd_progress_fn f,        \
+                                             void *c)                                            \
+    {                                                                                            \
+        return FN(fit_one_impl)(D, P, pr, i, f, c, L, 1);                                        \
+    }
+
+FSGD_SPECIALISE(0)
+FSGD_SPECIALISE(1)
+FSGD_SPECIALISE(2)
+FSGD_SPECIALISE(3)
+FSGD_SPECIALISE(4)
+FSGD_SPECIALISE(5)
+FSGD_SPECIALISE(6)
+FSGD_SPECIALISE(7)
+#undef FSGD_SPECIALISE
+
+typedef int (*FN(fsgd_fit_one_fn))(const fsgd_data *, const fsgd_params *, fsgd_problem *, int,
+                                    fsgd_progress_fn, void *);
+
+static const FN(fsgd_fit_one_fn) FN(fit_one_table)[2][FSGD_N_LOSSES] = {
+    {FN(fit_one_dense_0), FN(fit_one_dense_1), FN(fit_one_dense_2), FN(fit_one_dense_3),
+     FN(fit_one_dense_4), FN(fit_one_dense_5), FN(fit_one_dense_6), FN(fit_one_dense_7)},
+    {FN(fit_one_csr_0), FN(fit_one_csr_1), FN(fit_one_csr_2), FN(fit_one_csr_3),
+     FN(fit_one_csr_4), FN(fit_one_csr_5), FN(fit_one_csr_6), FN(fit_one_csr_7)},
+};
+
+#undef FN

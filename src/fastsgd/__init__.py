@@ -1,0 +1,12 @@
+"""fastsgd: stochastic gradient descent for linear models, fast.
+
+``from fastsgd import SGDClassifier, SGDRegressor`` gives drop-in
+replacements for scikit-learn's estimators of the same names, whose epochs run
+in C with OpenMP.
+"""
+
+from ._engine import openmp_enabled
+from ._sgd import SGDClassifier, SGDRegressor
+
+__all__ = ["SGDClassifier", "SGDRegressor", "openmp_enabled"]
+__version__ = "0.1.0"

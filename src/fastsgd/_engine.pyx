@@ -1,0 +1,270 @@
+"""Bridge between the Python estimators and the C engine (csrc/).
+
+Python has validated every argument before it gets here: this module only
+takes typed memoryviews, fills the C structs and runs the fit without the GIL.
+The GIL is taken back only by the progress callback (verbose output).
+"""
+from cpython.ref cimport PyObject
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t
+from libc.stdlib cimport calloc, free
+from cython cimport floating
+
+import numpy as np
+
+
+cdef extern from "fastsgd.h" nogil:
+    ctypedef struct fsgd_data:
+        int64_t n_samples
+        int64_t n_features
+        int is_float32
+        int is_csr
+        const void *X
+        const int64_t *indptr
+        const int32_t *indices
+        const double *y
+        const int32_t *y_code
+        const double *sample_weight
+        const uint8_t *validation_mask
+
+    ctypedef struct fsgd_params:
+        int loss
+        double loss_param
+        int label_01
+        int penalty
+        double alpha
+        double l1_ratio
+        int learning_rate
+        double eta0
+        double power_t
+        int fit_intercept
+        double intercept_decay
+        int64_t average
+        int max_iter
+        double tol
+        int n_iter_no_change
+        int early_stopping
+        int score_kind
+        int order
+        double t_start
+
+    ctypedef struct fsgd_problem:
+        void *coef
+        void *avg_coef
+        double intercept
+        double avg_intercept
+        int32_t positive_class
+        double weight_pos
+        double weight_neg
+        uint32_t seed
+        int n_iter
+        int status
+        int failed_epoch
+        double *loss_curve
+
+    ctypedef struct fsgd_epoch_info:
+        int problem
+        int epoch
+        double objective
+        double score
+        double norm
+        int64_t nnz
+        double intercept
+        double t
+        double seconds
+
+    ctypedef int (*fsgd_progress_fn)(void *ctx, const fsgd_epoch_info *info) noexcept
+
+    int fsgd_fit(const fsgd_data *data, const fsgd_params *params,
+                 fsgd_problem *problems, int n_problems, int n_threads,
+                 fsgd_progress_fn progress, void *progress_ctx)
+    double fsgd_loss_value(int loss, double param, double y, double p)
+    double fsgd_loss_dloss(int loss, double param, double y, double p)
+    int fsgd_openmp_enabled()
+    int fsgd_max_threads()
+
+
+STATUS_OK = 0
+STATUS_DIVERGED = 1
+STATUS_NO_MEMORY = 2
+STATUS_INTERRUPTED = 3
+
+
+cdef class _Progress:
+    """Holds the Python callable for verbose output and any exception it raised."""
+    cdef object func
+    cdef public object error
+
+    def __init__(self, func):
+        self.func = func
+        self.error = None
+
+
+cdef int _progress_cb(void *ctx, const fsgd_epoch_info *info) noexcept nogil:
+    with gil:
+        prog = <_Progress><PyObject *>ctx
+        if prog.error is not None:
+            return 1
+        try:
+            prog.func(dict(problem=info.problem, epoch=info.epoch,
+                           objective=info.objective, score=info.score,
+                           norm=info.norm, nnz=info.nnz, intercept=info.intercept,
+                           t=info.t, seconds=info.seconds))
+        except BaseException as exc:  # KeyboardInterrupt included: re-raised by fit
+            prog.error = exc
+            return 1
+    return 0
+
+
+cdef const void *_ptr2(const floating[:, ::1] a):
+    return <const void *>&a[0, 0]
+
+
+cdef const void *_ptr1(const floating[::1] a):
+    return <const void *>&a[0]
+
+
+cdef void *_wptr2(floating[:, ::1] a):
+    return <void *>&a[0, 0]
+
+
+def fit(X, const int32_t[::1] indices, const int64_t[::1] indptr,
+        y, y_code, sample_weight, validation_mask,
+        coef, avg_coef,
+        double[::1] intercept, double[::1] avg_intercept,
+        const int32_t[::1] positive_class,
+        const double[::1] weight_pos, const double[::1] weight_neg,
+        const uint32_t[::1] seeds,
+        double[:, ::1] loss_curve,
+        int32_t[::1] n_iter, int32_t[::1] status, int32_t[::1] failed_epoch,
+        dict params, int n_threads, progress=None):
+    """Fit K binary problems; coef (K x n_features, X's dtype) is updated in place.
+
+    X is a C-contiguous 2-D array (dense) or the 1-D ``data`` of a CSR matrix
+    whose ``indices`` (int32) and ``indptr`` (int64) are given.
+    """
+    cdef fsgd_data data
+    cdef fsgd_params prm
+    cdef const double[::1] y_mv
+    cdef const int32_t[::1] yc_mv
+    cdef const double[::1] sw_mv
+    cdef const uint8_t[::1] mask_mv
+    cdef Py_ssize_t K = coef.shape[0]
+    cdef Py_ssize_t k
+    cdef int ret
+    cdef fsgd_problem *problems = NULL
+    cdef _Progress prog = None
+    cdef void *ctx = NULL
+    cdef fsgd_progress_fn cb = NULL
+    cdef bint f32 = X.dtype == np.float32
+
+    data.is_float32 = f32
+    data.is_csr = X.ndim == 1
+    if data.is_csr:
+        data.n_samples = indptr.shape[0] - 1
+        data.n_features = coef.shape[1]
+        data.indptr = &indptr[0]
+        data.indices = &indices[0] if indices.shape[0] > 0 else NULL
+        if X.shape[0] == 0:
+            data.X = NULL
+        elif f32:
+            data.X = _ptr1[float](X)
+        else:
+            data.X = _ptr1[double](X)
+    else:
+        data.n_samples = X.shape[0]
+        data.n_features = X.shape[1]
+        data.indptr = NULL
+        data.indices = NULL
+        data.X = _ptr2[float](X) if f32 else _ptr2[double](X)
+    data.y = NULL
+    data.y_code = NULL
+    data.sample_weight = NULL
+    data.validation_mask = NULL
+    if y is not None:
+        y_mv = y
+        data.y = &y_mv[0]
+    if y_code is not None:
+        yc_mv = y_code
+        data.y_code = &yc_mv[0]
+    if sample_weight is not None:
+        sw_mv = sample_weight
+        data.sample_weight = &sw_mv[0]
+    if validation_mask is not None:
+        mask_mv = validation_mask
+        data.validation_mask = &mask_mv[0]
+
+    prm.loss = params["loss"]
+    prm.loss_param = params["loss_param"]
+    prm.label_01 = params["label_01"]
+    prm.penalty = params["penalty"]
+    prm.alpha = params["alpha"]
+    prm.l1_ratio = params["l1_ratio"]
+    prm.learning_rate = params["learning_rate"]
+    prm.eta0 = params["eta0"]
+    prm.power_t = params["power_t"]
+    prm.fit_intercept = params["fit_intercept"]
+    prm.intercept_decay = params["intercept_decay"]
+    prm.average = params["average"]
+    prm.max_iter = params["max_iter"]
+    prm.tol = params["tol"]
+    prm.n_iter_no_change = params["n_iter_no_change"]
+    prm.early_stopping = params["early_stopping"]
+    prm.score_kind = params["score_kind"]
+    prm.order = params["order"]
+    prm.t_start = params["t_start"]
+
+    problems = <fsgd_problem *>calloc(K, sizeof(fsgd_problem))
+    if problems == NULL:
+        raise MemoryError()
+    try:
+        for k in range(K):
+            if f32:
+                problems[k].coef = _wptr2[float](coef[k:k + 1])
+                problems[k].avg_coef = _wptr2[float](avg_coef[k:k + 1]) if avg_coef is not None else NULL
+            else:
+                problems[k].coef = _wptr2[double](coef[k:k + 1])
+                problems[k].avg_coef = _wptr2[double](avg_coef[k:k + 1]) if avg_coef is not None else NULL
+            problems[k].intercept = intercept[k]
+            problems[k].avg_intercept = avg_intercept[k]
+            problems[k].positive_class = positive_class[k]
+            problems[k].weight_pos = weight_pos[k]
+            problems[k].weight_neg = weight_neg[k]
+            problems[k].seed = seeds[k]
+            problems[k].loss_curve = &loss_curve[k, 0]
+        if progress is not None:
+            prog = _Progress(progress)
+            ctx = <void *>prog
+            cb = _progress_cb
+        with nogil:
+            ret = fsgd_fit(&data, &prm, problems, <int>K, n_threads, cb, ctx)
+        for k in range(K):
+            intercept[k] = problems[k].intercept
+            avg_intercept[k] = problems[k].avg_intercept
+            n_iter[k] = problems[k].n_iter
+            status[k] = problems[k].status
+            failed_epoch[k] = problems[k].failed_epoch
+    finally:
+        free(problems)
+    if prog is not None and prog.error is not None:
+        raise prog.error
+    return ret
+
+
+def loss_value(int loss, double param, double y, double p):
+    """Loss of prediction p against target y (the C engine's own function)."""
+    return fsgd_loss_value(loss, param, y, p)
+
+
+def loss_dloss(int loss, double param, double y, double p):
+    """Derivative of the loss with respect to p (the C engine's own function)."""
+    return fsgd_loss_dloss(loss, param, y, p)
+
+
+def openmp_enabled():
+    """Whether the compiled engine was built with OpenMP."""
+    return bool(fsgd_openmp_enabled())
+
+
+def omp_max_threads():
+    """omp_get_max_threads() of the engine's OpenMP runtime (1 without OpenMP)."""
+    return fsgd_max_threads()

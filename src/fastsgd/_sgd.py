@@ -1,0 +1,901 @@
+"""Drop-in SGDClassifier and SGDRegressor.
+
+Python validates, encodes options as integer codes and dispatches; the whole
+multi-epoch fit of every binary problem runs in the C engine (csrc/) through
+the Cython bridge (_engine.pyx), without the GIL.
+
+The fitting procedure mirrors scikit-learn's ``_stochastic_gradient`` module
+(same parameters, defaults, random-number consumption, learning-rate
+schedules, intercept handling, averaging and stopping rule), so that with
+``shuffle=False`` or ``shuffle_mode="full"`` the fitted coefficients equal
+scikit-learn's up to floating-point rounding.
+"""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import expit, log_expit
+from sklearn.base import BaseEstimator, RegressorMixin, _fit_context, is_classifier
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model._base import LinearClassifierMixin, SparseCoefMixin
+from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
+from sklearn.utils import check_random_state, compute_class_weight
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.extmath import safe_sparse_dot
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets, unique_labels
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from . import _engine
+from ._threads import effective_n_threads
+
+MAX_INT = np.iinfo(np.int32).max
+DEFAULT_EPSILON = 0.1
+SPARSE_INTERCEPT_DECAY = 0.01  # as scikit-learn: the intercept moves slower on sparse data
+
+# loss name -> (engine code, fixed parameter or None when it is `epsilon`)
+_LOSS_CODES = {
+    "hinge": (0, 1.0),
+    "perceptron": (0, 0.0),
+    "squared_hinge": (1, 1.0),
+    "log_loss": (2, 0.0),
+    "modified_huber": (3, 0.0),
+    "squared_error": (4, 0.0),
+    "huber": (5, None),
+    "epsilon_insensitive": (6, None),
+    "squared_epsilon_insensitive": (7, None),
+}
+_PENALTY_CODES = {None: 0, "none": 0, "l1": 1, "l2": 2, "elasticnet": 3}
+_LEARNING_RATE_CODES = {
+    "constant": 1,
+    "optimal": 2,
+    "invscaling": 3,
+    "adaptive": 4,
+    "pa1": 5,
+    "pa2": 6,
+}
+_ORDER_SEQUENTIAL, _ORDER_BLOCK, _ORDER_PERMUTATION = 0, 1, 2
+_SHUFFLE_MODES = {"block": _ORDER_BLOCK, "full": _ORDER_PERMUTATION}
+_SCORE_ACCURACY, _SCORE_R2 = 0, 1
+
+
+def _divergence_error(epoch):
+    return ValueError(
+        "Floating-point under-/overflow occurred at epoch #%d: the weights became "
+        "infinite or NaN. Scale the input features (StandardScaler or "
+        "MinMaxScaler) or use a smaller eta0 / a larger alpha." % epoch
+    )
+
+
+def _as_engine_csr(X):
+    """CSR parts in the engine's layout: int32 column indices, int64 indptr.
+
+    Only the index arrays are converted when their dtype differs; the values
+    are used in place.
+    """
+    if X.nnz and X.indices.size and X.shape[1] > MAX_INT:
+        raise ValueError("More than 2**31 - 1 features are not supported.")
+    indices = np.ascontiguousarray(X.indices, dtype=np.int32)
+    indptr = np.ascontiguousarray(X.indptr, dtype=np.int64)
+    data = np.ascontiguousarray(X.data)
+    return data, indices, indptr
+
+
+class _VerbosePrinter:
+    """Prints one line per epoch (verbose > 0), like scikit-learn's SGD."""
+
+    def __init__(self, n_samples):
+        self.n_samples = n_samples
+
+    def __call__(self, info):
+        line = (
+            "-- Epoch %d\nNorm: %.2f, NNZs: %d, Bias: %.6f, T: %d, Avg. loss: %f"
+            % (
+                info["epoch"],
+                info["norm"],
+                info["nnz"],
+                info["intercept"],
+                info["t"],
+                info["objective"],
+            )
+        )
+        if info["score"] == info["score"]:  # not NaN: early stopping
+            line += ", Validation score: %f" % info["score"]
+        print(line)
+        print("Total training time: %.2f seconds." % info["seconds"], flush=True)
+
+
+class _BaseSGD(SparseCoefMixin, BaseEstimator):
+    """Parameters and the call into the engine, shared by both estimators."""
+
+    _parameter_constraints: dict = {
+        "fit_intercept": ["boolean"],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left"), None],
+        "shuffle": ["boolean"],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+        "warm_start": ["boolean"],
+        "average": [Interval(Integral, 0, None, closed="neither"), "boolean"],
+        "eta0": [Interval(Real, 0, None, closed="neither")],
+        "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both"), None],
+        "power_t": [Interval(Real, None, None, closed="neither")],
+        "epsilon": [Interval(Real, 0, None, closed="left")],
+        "learning_rate": [
+            StrOptions({"constant", "optimal", "invscaling", "adaptive", "pa1", "pa2"})
+        ],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "shuffle_mode": [StrOptions(set(_SHUFFLE_MODES))],
+    }
+
+    # ------------------------------------------------------------------
+    # checks shared by fit and partial_fit
+    def _more_validate_params(self, for_partial_fit=False):
+        if self.early_stopping and for_partial_fit:
+            raise ValueError("early_stopping should be False with partial_fit")
+        if self.learning_rate == "optimal" and self.alpha == 0:
+            raise ValueError(
+                "alpha must be > 0 since learning_rate is 'optimal'. alpha is used "
+                "to compute the optimal learning rate."
+            )
+        if self.learning_rate in ("pa1", "pa2"):
+            needed = "hinge" if is_classifier(self) else "epsilon_insensitive"
+            if self.loss != needed:
+                raise ValueError(
+                    f"Learning rate '{self.learning_rate}' only works with loss "
+                    f"'{needed}'."
+                )
+        if self.penalty == "elasticnet" and self.l1_ratio is None:
+            raise ValueError("l1_ratio must be set when penalty is 'elasticnet'")
+
+    def _loss_code(self):
+        code, param = _LOSS_CODES[self.loss]
+        return code, (self.epsilon if param is None else param)
+
+    def _warn_after_fit(self):
+        if self.tol is not None and self.tol > -np.inf and self.n_iter_ == self.max_iter:
+            warnings.warn(
+                "Maximum number of iteration reached before convergence. Consider "
+                "increasing max_iter to improve the fit.",
+                ConvergenceWarning,
+            )
+        if self.power_t < 0:
+            warnings.warn(
+                "Negative values for `power_t` are deprecated (as in scikit-learn "
+                "1.8) and will raise an error in a future release.",
+                FutureWarning,
+            )
+
+    def _make_validation_split(self, y, sample_mask):
+        """Boolean mask of the validation rows (all False without early stopping)."""
+        n_samples = y.shape[0]
+        validation_mask = np.zeros(n_samples, dtype=np.uint8)
+        if not self.early_stopping:
+            return validation_mask
+        splitter = StratifiedShuffleSplit if is_classifier(self) else ShuffleSplit
+        cv = splitter(test_size=self.validation_fraction, random_state=self.random_state)
+        idx_train, idx_val = next(cv.split(np.zeros(shape=(n_samples, 1)), y))
+        if not np.any(sample_mask[idx_val]):
+            raise ValueError(
+                "The sample weights for validation set are all zero, consider using a"
+                " different random state."
+            )
+        if idx_train.shape[0] == 0 or idx_val.shape[0] == 0:
+            raise ValueError(
+                "Splitting %d samples into a train set and a validation set with "
+                "validation_fraction=%r led to an empty set (%d and %d samples). "
+                "Please either change validation_fraction, increase number of "
+                "samples, or disable early_stopping."
+                % (n_samples, self.validation_fraction, idx_train.shape[0], idx_val.shape[0])
+            )
+        validation_mask[idx_val] = 1
+        return validation_mask
+
+    def _run_engine(
+        self,
+        X,
+        *,
+        y=None,
+        y_code=None,
+        sample_weight,
+        validation_mask,
+        coef,
+        avg_coef,
+        intercept,
+        avg_intercept,
+        positive_class,
+        weight_pos,
+        weight_neg,
+        seeds,
+        max_iter,
+        t_start,
+        label_01,
+        score_kind,
+        n_threads,
+    ):
+        """Run the engine on working copies; returns (n_iter per problem, loss curves).
+
+        coef/avg_coef (K x n_features) and intercept/avg_intercept (K,) are
+        updated in place; the caller publishes them only when this returns,
+        so a diverged fit never leaves NaN in the estimator.
+        """
+        loss_code, loss_param = self._loss_code()
+        penalty = _PENALTY_CODES[self.penalty]
+        if self.shuffle:
+            order = _SHUFFLE_MODES[self.shuffle_mode]
+        else:
+            order = _ORDER_SEQUENTIAL
+        if sp.issparse(X):
+            data, indices, indptr = _as_engine_csr(X)
+            intercept_decay = SPARSE_INTERCEPT_DECAY
+        else:
+            data = X
+            indices = np.zeros(0, dtype=np.int32)
+            indptr = np.zeros(1, dtype=np.int64)
+            intercept_decay = 1.0
+        params = dict(
+            loss=loss_code,
+            loss_param=float(loss_param),
+            label_01=int(label_01),
+            penalty=penalty,
+            alpha=float(self.alpha),
+            l1_ratio=float(0.0 if self.l1_ratio is None else self.l1_ratio),
+            learning_rate=_LEARNING_RATE_CODES[self.learning_rate],
+            eta0=float(self.eta0),
+            power_t=float(self.power_t),
+            fit_intercept=int(self.fit_intercept),
+            intercept_decay=intercept_decay,
+            average=int(self.average),
+            max_iter=int(max_iter),
+            tol=float(self.tol) if self.tol is not None else -np.inf,
+            n_iter_no_change=int(self.n_iter_no_change),
+            early_stopping=int(self.early_stopping),
+            score_kind=score_kind,
+            order=order,
+            t_start=float(t_start),
+        )
+        K = coef.shape[0]
+        loss_curve = np.full((K, max_iter), np.nan)
+        n_iter = np.zeros(K, dtype=np.int32)
+        status = np.zeros(K, dtype=np.int32)
+        failed_epoch = np.zeros(K, dtype=np.int32)
+        sw = None if sample_weight is None else np.ascontiguousarray(sample_weight, dtype=np.float64)
+        mask = validation_mask if self.early_stopping else None
+        progress = _VerbosePrinter(X.shape[0]) if self.verbose else None
+        ret = _engine.fit(
+            data,
+            indices,
+            indptr,
+            y,
+            y_code,
+            sw,
+            mask,
+            coef,
+            avg_coef,
+            intercept,
+            avg_intercept,
+            np.asarray(positive_class, dtype=np.int32),
+            np.asarray(weight_pos, dtype=np.float64),
+            np.asarray(weight_neg, dtype=np.float64),
+            np.asarray(seeds, dtype=np.uint32),
+            loss_curve,
+            n_iter,
+            status,
+            failed_epoch,
+            params,
+            int(n_threads),
+            progress,
+        )
+        if ret == _engine.STATUS_DIVERGED:
+            raise _divergence_error(int(failed_epoch[status == _engine.STATUS_DIVERGED].min()))
+        if ret == _engine.STATUS_NO_MEMORY:
+            raise MemoryError("fastsgd: could not allocate the engine's working memory")
+        if ret != _engine.STATUS_OK:
+            raise RuntimeError("fastsgd engine stopped with status %d" % ret)
+        return n_iter, loss_curve
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+def _check_X(est, X, y, reset):
+    """validate_data with what the engine takes: float32/float64, C order, CSR."""
+    X, y = validate_data(
+        est,
+        X,
+        y,
+        accept_sparse="csr",
+        dtype=[np.float64, np.float32],
+        order="C",
+        accept_large_sparse=True,
+        reset=reset,
+    )
+    return X, y
+
+
+def _engine_dtype_like(est, X):
+    """On later partial_fit calls X is cast to the model's dtype once."""
+    coef = getattr(est, "coef_", None)
+    if coef is not None and X.dtype != coef.dtype:
+        X = X.astype(coef.dtype)
+    return X
+
+
+class SGDClassifier(LinearClassifierMixin, _BaseSGD):
+    """Linear classifiers (SVM, logistic regression, ...) trained by SGD.
+
+    A drop-in replacement for :class:`sklearn.linear_model.SGDClassifier`:
+    every parameter has scikit-learn's name, meaning and default, and the
+    update sequence is the same.  The epochs run in compiled code without the
+    GIL; one-vs-rest problems run in parallel on OpenMP threads.
+
+    Parameters beyond scikit-learn's
+    --------------------------------
+    shuffle_mode : {"block", "full"}, default="block"
+        How rows are shuffled each epoch when ``shuffle=True``.  "block" visits
+        the rows of random cache-sized groups of contiguous chunks in random
+        order: close to streaming speed, with the optimisation quality of a
+        full shuffle.  "full" is scikit-learn's own random permutation (same
+        generator and seed, so the same order as scikit-learn).
+
+    n_jobs : int, default=None
+        Threads for the one-vs-rest problems of a multiclass fit.  ``None``
+        uses all available cores (respecting ``OMP_NUM_THREADS``, cgroup limits
+        and threadpoolctl); the result is the same whatever its value.
+
+    Attributes beyond scikit-learn's
+    --------------------------------
+    loss_curve_ : ndarray of shape (n_iter_,), or (n_classes, n_iter_) for a multiclass fit
+        Mean regularised training objective of each epoch, accumulated while
+        fitting (the quantity behind the ``tol`` stopping rule).  Entries after a
+        one-vs-rest problem stopped are NaN.
+
+    See :class:`sklearn.linear_model.SGDClassifier` for the other parameters.
+    """
+
+    _parameter_constraints: dict = {
+        **_BaseSGD._parameter_constraints,
+        "loss": [StrOptions(set(_LOSS_CODES))],
+        "n_jobs": [Integral, None],
+        "class_weight": [StrOptions({"balanced"}), dict, None],
+    }
+
+    def __init__(
+        self,
+        loss="hinge",
+        *,
+        penalty="l2",
+        alpha=0.0001,
+        l1_ratio=0.15,
+        fit_intercept=True,
+        max_iter=1000,
+        tol=1e-3,
+        shuffle=True,
+        verbose=0,
+        epsilon=DEFAULT_EPSILON,
+        n_jobs=None,
+        random_state=None,
+        learning_rate="optimal",
+        eta0=0.01,
+        power_t=0.5,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        class_weight=None,
+        warm_start=False,
+        average=False,
+        shuffle_mode="block",
+    ):
+        self.loss = loss
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.max_iter = max_iter
+        self.tol = tol
+        self.shuffle = shuffle
+        self.verbose = verbose
+        self.epsilon = epsilon
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.learning_rate = learning_rate
+        self.eta0 = eta0
+        self.power_t = power_t
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.class_weight = class_weight
+        self.warm_start = warm_start
+        self.average = average
+        self.shuffle_mode = shuffle_mode
+
+    # ------------------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
+        """Fit the linear model with stochastic gradient descent.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : ndarray of shape (n_samples,)
+        coef_init : ndarray of shape (n_classes, n_features), default=None
+        intercept_init : ndarray of shape (n_classes,), default=None
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self
+        """
+        self._more_validate_params()
+        X, y = _check_X(self, X, y, reset=True)
+        check_classification_targets(y)
+        classes = np.unique(y)
+        if self.warm_start and getattr(self, "coef_", None) is not None:
+            if coef_init is None:
+                coef_init = self.coef_
+            if intercept_init is None:
+                intercept_init = self.intercept_
+        state = {"t_": 1.0, "classes_": classes}
+        self._fit_samples(
+            X, y, classes, sample_weight, coef_init, intercept_init, self.max_iter, state
+        )
+        self._warn_after_fit()
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One epoch of stochastic gradient descent on the given samples.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : ndarray of shape (n_samples,)
+        classes : ndarray of shape (n_classes,), default=None
+            Required on the first call.
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self
+        """
+        first_call = getattr(self, "classes_", None) is None
+        if first_call:
+            self._more_validate_params(for_partial_fit=True)
+            if self.class_weight == "balanced":
+                raise ValueError(
+                    "class_weight 'balanced' is not supported for partial_fit. In "
+                    "order to use 'balanced' weights, use compute_class_weight("
+                    "'balanced', classes=classes, y=y) on a large enough sample of "
+                    "the targets and pass the result as the class_weight parameter."
+                )
+        X, y = _check_X(self, X, y, reset=first_call)
+        X = _engine_dtype_like(self, X)
+        check_classification_targets(y)
+        if first_call:
+            if classes is None:
+                raise ValueError("classes must be passed on the first call to partial_fit.")
+            classes = unique_labels(classes)
+        else:
+            if classes is not None and not np.array_equal(self.classes_, unique_labels(classes)):
+                raise ValueError(
+                    "`classes=%r` is not the same as on last call to partial_fit, was: %r"
+                    % (classes, self.classes_)
+                )
+            classes = self.classes_
+        if first_call:
+            state = {"t_": 1.0, "classes_": classes}
+            coef_init = None
+        else:
+            state = {"t_": self.t_, "classes_": classes}
+            coef_init = "continue"
+        self._fit_samples(X, y, classes, sample_weight, coef_init, None, 1, state)
+        return self
+
+    # ------------------------------------------------------------------
+    def _fit_samples(self, X, y, classes, sample_weight, coef_init, intercept_init, max_iter, state):
+        """Everything fit and partial_fit share; publishes attributes on success."""
+        n_samples, n_features = X.shape
+        n_classes = classes.shape[0]
+        if n_classes < 2:
+            raise ValueError(
+                "The number of classes has to be greater than one; got %d class" % n_classes
+            )
+        y_code = np.searchsorted(classes, y)
+        y_code = np.minimum(y_code, n_classes - 1)
+        if not np.array_equal(classes[y_code], y):
+            unknown = np.setdiff1d(np.unique(y), classes)
+            raise ValueError(
+                "y contains labels %r that are not in classes %r" % (unknown[:5], classes)
+            )
+        y_code = y_code.astype(np.int32)
+        expanded_cw = compute_class_weight(self.class_weight, classes=classes, y=y)
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=X.dtype, allow_all_zero_weights=self.early_stopping
+        )
+        dtype = X.dtype
+        K = 1 if n_classes == 2 else n_classes
+
+        # parameters to start from (working copies: the estimator is untouched
+        # until the fit succeeds)
+        if coef_init == "continue":
+            if self.average:
+                coef = np.array(self._standard_coef, dtype=dtype, order="C").reshape(K, n_features)
+                intercept = np.array(self._standard_intercept, dtype=np.float64).reshape(K)
+                avg_coef = np.array(self._average_coef, dtype=dtype, order="C").reshape(K, n_features)
+                avg_intercept = np.array(self._average_intercept, dtype=np.float64).reshape(K)
+            else:
+                coef = np.array(self.coef_, dtype=dtype, order="C").reshape(K, n_features)
+                intercept = np.array(self.intercept_, dtype=np.float64).reshape(K)
+                avg_coef, avg_intercept = None, np.zeros(K)
+        else:
+            if coef_init is not None:
+                coef = np.array(coef_init, dtype=dtype, order="C")
+                if K == 1:
+                    coef = coef.ravel()
+                    if coef.shape != (n_features,):
+                        raise ValueError("Provided coef_init does not match dataset.")
+                elif coef.shape != (n_classes, n_features):
+                    raise ValueError("Provided ``coef_`` does not match dataset. ")
+                coef = coef.reshape(K, n_features)
+            else:
+                coef = np.zeros((K, n_features), dtype=dtype)
+            if intercept_init is not None:
+                intercept = np.array(intercept_init, dtype=dtype)
+                if K == 1 and intercept.shape not in ((1,), ()):
+                    raise ValueError("Provided intercept_init does not match dataset.")
+                if K > 1 and intercept.shape != (n_classes,):
+                    raise ValueError("Provided intercept_init does not match dataset.")
+                intercept = intercept.astype(np.float64).reshape(K)
+            else:
+                intercept = np.zeros(K)
+            if self.average:
+                avg_coef = np.zeros((K, n_features), dtype=dtype)
+                avg_intercept = np.zeros(K)
+            else:
+                avg_coef, avg_intercept = None, np.zeros(K)
+
+        # seeds and validation split, drawn in scikit-learn's order
+        if K == 1:
+            rs = check_random_state(self.random_state)
+            rs.randint(1, np.iinfo(np.int32).max)  # scikit-learn's dataset seed (unused)
+            y_split = np.where(y_code == 1, 1, 0)
+            validation_mask = self._make_validation_split(y_split, sample_weight > 0)
+            seeds = [rs.randint(MAX_INT)]
+            positive = [1]
+            weight_pos, weight_neg = [expanded_cw[1]], [expanded_cw[0]]
+        else:
+            validation_mask = self._make_validation_split(y, sample_weight > 0)
+            rs = check_random_state(self.random_state)
+            seeds = []
+            for s in rs.randint(MAX_INT, size=n_classes):
+                r = check_random_state(s)
+                r.randint(1, np.iinfo(np.int32).max)
+                seeds.append(r.randint(MAX_INT))
+            positive = list(range(n_classes))
+            weight_pos, weight_neg = list(expanded_cw), [1.0] * n_classes
+
+        n_iter, loss_curve = self._run_engine(
+            X,
+            y_code=y_code,
+            sample_weight=sample_weight,
+            validation_mask=validation_mask,
+            coef=coef,
+            avg_coef=avg_coef,
+            intercept=intercept,
+            avg_intercept=avg_intercept,
+            positive_class=positive,
+            weight_pos=weight_pos,
+            weight_neg=weight_neg,
+            seeds=seeds,
+            max_iter=max_iter,
+            t_start=state["t_"],
+            label_01=self.loss == "log_loss",
+            score_kind=_SCORE_ACCURACY,
+            n_threads=effective_n_threads(self.n_jobs, K),
+        )
+        n_iter_ = int(n_iter.max())
+        t_ = state["t_"] + n_iter_ * n_samples
+
+        # publish
+        self.classes_ = state["classes_"]
+        self._expanded_class_weight = expanded_cw
+        self.t_ = t_
+        self.n_iter_ = n_iter_
+        self.loss_curve_ = loss_curve[0, :n_iter_] if K == 1 else loss_curve[:, :n_iter_]
+        intercept_out = intercept.astype(dtype)
+        if self.average:
+            self._standard_coef = coef if K > 1 else coef.reshape(1, -1)
+            self._standard_intercept = intercept_out
+            self._average_coef = avg_coef
+            self._average_intercept = avg_intercept.astype(dtype)
+            if self.average <= t_ - 1:
+                self.coef_ = self._average_coef
+                self.intercept_ = self._average_intercept
+            else:
+                self.coef_ = self._standard_coef
+                self.intercept_ = self._standard_intercept
+        else:
+            self.coef_ = coef
+            self.intercept_ = intercept_out
+
+    # ------------------------------------------------------------------
+    def _check_proba(self):
+        if self.loss not in ("log_loss", "modified_huber"):
+            raise AttributeError(
+                "probability estimates are not available for loss=%r" % self.loss
+            )
+        return True
+
+    @available_if(_check_proba)
+    def predict_proba(self, X):
+        """Probability estimates (loss="log_loss" or "modified_huber").
+
+        Binary log loss: expit of the decision function.  Multiclass: the
+        one-vs-rest estimates normalised to sum to one (computed in log space,
+        so a row never comes out as 0/0).  Modified Huber: (clip(d, -1, 1) + 1) / 2,
+        normalised; a row whose estimates are all zero becomes uniform.
+        """
+        check_is_fitted(self)
+        scores = self.decision_function(X)
+        if self.loss == "log_loss":
+            if scores.ndim == 1:
+                p = expit(scores)
+                return np.vstack([1 - p, p]).T
+            logp = log_expit(scores)
+            logp -= logp.max(axis=1, keepdims=True)
+            prob = np.exp(logp)
+            prob /= prob.sum(axis=1, keepdims=True)
+            return prob
+        prob = (np.clip(scores, -1, 1) + 1.0) / 2.0
+        if scores.ndim == 1:
+            return np.vstack([1 - prob, prob]).T
+        prob_sum = prob.sum(axis=1)
+        all_zero = prob_sum == 0
+        if np.any(all_zero):
+            prob[all_zero, :] = 1
+            prob_sum[all_zero] = len(self.classes_)
+        prob /= prob_sum.reshape((-1, 1))
+        return prob
+
+    @available_if(_check_proba)
+    def predict_log_proba(self, X):
+        """Log of the probability estimates (loss="log_loss" or "modified_huber")."""
+        if self.loss == "log_loss":
+            check_is_fitted(self)
+            scores = self.decision_function(X)
+            if scores.ndim == 1:
+                return np.vstack([log_expit(-scores), log_expit(scores)]).T
+            logp = log_expit(scores)
+            m = logp.max(axis=1, keepdims=True)
+            return logp - (m + np.log(np.exp(logp - m).sum(axis=1, keepdims=True)))
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+
+class SGDRegressor(RegressorMixin, _BaseSGD):
+    """Linear regression trained by SGD; drop-in for scikit-learn's SGDRegressor.
+
+    Every parameter has scikit-learn's name, meaning and default; the update
+    sequence is the same.  ``shuffle_mode`` and ``loss_curve_`` are as in
+    :class:`fastsgd.SGDClassifier`.  See
+    :class:`sklearn.linear_model.SGDRegressor` for the other parameters.
+    """
+
+    _parameter_constraints: dict = {
+        **_BaseSGD._parameter_constraints,
+        "loss": [
+            StrOptions(
+                {"squared_error", "huber", "epsilon_insensitive", "squared_epsilon_insensitive"}
+            )
+        ],
+        "learning_rate": [
+            StrOptions({"constant", "optimal", "invscaling", "adaptive", "pa1", "pa2"})
+        ],
+    }
+
+    def __init__(
+        self,
+        loss="squared_error",
+        *,
+        penalty="l2",
+        alpha=0.0001,
+        l1_ratio=0.15,
+        fit_intercept=True,
+        max_iter=1000,
+        tol=1e-3,
+        shuffle=True,
+        verbose=0,
+        epsilon=DEFAULT_EPSILON,
+        random_state=None,
+        learning_rate="invscaling",
+        eta0=0.01,
+        power_t=0.25,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        warm_start=False,
+        average=False,
+        shuffle_mode="block",
+    ):
+        self.loss = loss
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.max_iter = max_iter
+        self.tol = tol
+        self.shuffle = shuffle
+        self.verbose = verbose
+        self.epsilon = epsilon
+        self.random_state = random_state
+        self.learning_rate = learning_rate
+        self.eta0 = eta0
+        self.power_t = power_t
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.warm_start = warm_start
+        self.average = average
+        self.shuffle_mode = shuffle_mode
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
+        """Fit the linear model with stochastic gradient descent.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : ndarray of shape (n_samples,)
+        coef_init : ndarray of shape (n_features,), default=None
+        intercept_init : ndarray of shape (1,), default=None
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self
+        """
+        self._more_validate_params()
+        X, y = _check_X(self, X, y, reset=True)
+        if self.warm_start and getattr(self, "coef_", None) is not None:
+            if coef_init is None:
+                coef_init = self.coef_
+            if intercept_init is None:
+                intercept_init = self.intercept_
+        self._fit_samples(X, y, sample_weight, coef_init, intercept_init, self.max_iter, 1.0)
+        self._warn_after_fit()
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch of stochastic gradient descent on the given samples.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : ndarray of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self
+        """
+        first_call = getattr(self, "coef_", None) is None
+        if first_call:
+            self._more_validate_params(for_partial_fit=True)
+        X, y = _check_X(self, X, y, reset=first_call)
+        X = _engine_dtype_like(self, X)
+        coef_init = None if first_call else "continue"
+        t_start = 1.0 if first_call else self.t_
+        self._fit_samples(X, y, sample_weight, coef_init, None, 1, t_start)
+        return self
+
+    def _fit_samples(self, X, y, sample_weight, coef_init, intercept_init, max_iter, t_start):
+        n_samples, n_features = X.shape
+        dtype = X.dtype
+        y = np.ascontiguousarray(y, dtype=dtype).astype(np.float64)
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=dtype)
+        if coef_init == "continue":
+            if self.average:
+                coef = np.array(self._standard_coef, dtype=dtype).reshape(1, n_features)
+                intercept = np.array(self._standard_intercept, dtype=np.float64).reshape(1)
+                avg_coef = np.array(self._average_coef, dtype=dtype).reshape(1, n_features)
+                avg_intercept = np.array(self._average_intercept, dtype=np.float64).reshape(1)
+            else:
+                coef = np.array(self.coef_, dtype=dtype).reshape(1, n_features)
+                intercept = np.array(self.intercept_, dtype=np.float64).reshape(1)
+                avg_coef, avg_intercept = None, np.zeros(1)
+        else:
+            if coef_init is not None:
+                coef = np.array(coef_init, dtype=dtype, order="C").ravel()
+                if coef.shape != (n_features,):
+                    raise ValueError("Provided coef_init does not match dataset.")
+                coef = coef.reshape(1, n_features)
+            else:
+                coef = np.zeros((1, n_features), dtype=dtype)
+            if intercept_init is not None:
+                intercept = np.array(intercept_init, dtype=dtype)
+                if intercept.shape not in ((1,), ()):
+                    raise ValueError("Provided intercept_init does not match dataset.")
+                intercept = intercept.astype(np.float64).reshape(1)
+            else:
+                intercept = np.zeros(1)
+            if self.average:
+                avg_coef = np.zeros((1, n_features), dtype=dtype)
+                avg_intercept = np.zeros(1)
+            else:
+                avg_coef, avg_intercept = None, np.zeros(1)
+
+        # validation split, then seeds, in scikit-learn's order
+        validation_mask = self._make_validation_split(y, sample_weight > 0)
+        rs = check_random_state(self.random_state)
+        seed = rs.randint(0, MAX_INT)
+        rs.randint(1, np.iinfo(np.int32).max)  # scikit-learn's dataset seed (unused)
+
+        n_iter, loss_curve = self._run_engine(
+            X,
+            y=y,
+            sample_weight=sample_weight,
+            validation_mask=validation_mask,
+            coef=coef,
+            avg_coef=avg_coef,
+            intercept=intercept,
+            avg_intercept=avg_intercept,
+            positive_class=[0],
+            weight_pos=[1.0],
+            weight_neg=[1.0],
+            seeds=[seed],
+            max_iter=max_iter,
+            t_start=t_start,
+            label_01=False,
+            score_kind=_SCORE_R2,
+            n_threads=1,
+        )
+        n_iter_ = int(n_iter[0])
+        t_ = t_start + n_iter_ * n_samples
+
+        self.t_ = t_
+        self.n_iter_ = n_iter_
+        self.loss_curve_ = loss_curve[0, :n_iter_]
+        coef = coef.reshape(n_features)
+        intercept_out = intercept.astype(dtype)
+        if self.average:
+            self._standard_coef = coef
+            self._standard_intercept = intercept_out
+            self._average_coef = avg_coef.reshape(n_features)
+            self._average_intercept = avg_intercept.astype(dtype)
+            if self.average <= t_ - 1:
+                self.coef_ = self._average_coef
+                self.intercept_ = self._average_intercept
+            else:
+                self.coef_ = self._standard_coef
+                self.intercept_ = self._standard_intercept
+        else:
+            self.coef_ = coef
+            self.intercept_ = intercept_out
+
+    def _decision_function(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse="csr", reset=False)
+        scores = safe_sparse_dot(X, self.coef_.T, dense_output=True) + self.intercept_
+        return scores.ravel()
+
+    def predict(self, X):
+        """Predict with the linear model.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        return self._decision_function(X)
