@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #ifdef _OPENMP
@@ -14,6 +15,17 @@
 #include "fastsgd.h"
 #include "losses.h"
 #include "order.h"
+
+/* Portable SIMD: the epoch loops are compiled for x86-64-v4 (AVX-512),
+ * x86-64-v3 (AVX2 + FMA) and the baseline, and the loader picks the best one
+ * the CPU has (GCC function multi-versioning through ifunc).  Elsewhere the
+ * baseline build relies on auto-vectorisation alone. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
+    !defined(FSGD_NO_MULTIVERSION)
+#define FSGD_MULTIVERSION __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define FSGD_MULTIVERSION
+#endif
 
 static double fsgd_now(void)
 {
@@ -25,6 +37,11 @@ static double fsgd_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 #endif
 }
+
+#if defined(__GNUC__)
+typedef double fsgd_v4d __attribute__((vector_size(32)));
+typedef float fsgd_v4f __attribute__((vector_size(16)));
+#endif
 
 #define REAL double
 #define SFX 64

@@ -14,6 +14,9 @@
 #define FSGD_CAT_(a, b) a##b
 #define FSGD_CAT(a, b) FSGD_CAT_(a, b)
 #define FN(name) FSGD_CAT(name, SFX)
+#define FSGD_VSFX FSGD_CAT(VSFX_, SFX)
+#define VSFX_64 d
+#define VSFX_32 f
 
 typedef struct {
     REAL *w;
@@ -29,25 +32,106 @@ typedef struct {
     double reset_threshold;
 } FN(fsgd_wv);
 
+/* Dense dot products accumulate in double in four independent vector partial
+ * sums of four lanes each, so the loop is limited by loads and FMAs rather
+ * than by the latency of one chain of additions.  GCC/Clang vector
+ * extensions compile to whatever SIMD width the function is built for. */
+#if defined(__GNUC__)
+FSGD_INLINE fsgd_v4d FN(load4)(const REAL *p)
+{
+    FSGD_CAT(fsgd_v4, FSGD_VSFX) v;
+    memcpy(&v, p, sizeof(v));
+    return __builtin_convertvector(v, fsgd_v4d);
+}
+
+FSGD_INLINE double FN(dot_dense)(const REAL *w, const REAL *x, int64_t n)
+{
+    fsgd_v4d a0 = {0, 0, 0, 0}, a1 = a0, a2 = a0, a3 = a0;
+    int64_t j = 0;
+    for (; j + 16 <= n; j += 16) {
+        a0 += FN(load4)(w + j) * FN(load4)(x + j);
+        a1 += FN(load4)(w + j + 4) * FN(load4)(x + j + 4);
+        a2 += FN(load4)(w + j + 8) * FN(load4)(x + j + 8);
+        a3 += FN(load4)(w + j + 12) * FN(load4)(x + j + 12);
+    }
+    for (; j + 4 <= n; j += 4) a0 += FN(load4)(w + j) * FN(load4)(x + j);
+    fsgd_v4d a = (a0 + a1) + (a2 + a3);
+    double r = (a[0] + a[1]) + (a[2] + a[3]);
+    for (; j < n; j++) r += (double)w[j] * (double)x[j];
+    return r;
+}
+
+/* w.x and x.x in one pass over x. */
+FSGD_INLINE double FN(dot_dense_xx)(const REAL *w, const REAL *x, int64_t n, double *xx)
+{
+    fsgd_v4d a0 = {0, 0, 0, 0}, a1 = a0, q0 = a0, q1 = a0;
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        fsgd_v4d x0 = FN(load4)(x + j), x1 = FN(load4)(x + j + 4);
+        a0 += FN(load4)(w + j) * x0;
+        a1 += FN(load4)(w + j + 4) * x1;
+        q0 += x0 * x0;
+        q1 += x1 * x1;
+    }
+    fsgd_v4d a = a0 + a1, q = q0 + q1;
+    double r = (a[0] + a[1]) + (a[2] + a[3]);
+    double rq = (q[0] + q[1]) + (q[2] + q[3]);
+    for (; j < n; j++) {
+        double xv = (double)x[j];
+        r += (double)w[j] * xv;
+        rq += xv * xv;
+    }
+    *xx = rq;
+    return r;
+}
+
+FSGD_INLINE double FN(sqnorm_row)(const REAL *x, int64_t n)
+{
+    fsgd_v4d q0 = {0, 0, 0, 0}, q1 = q0;
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        fsgd_v4d x0 = FN(load4)(x + j), x1 = FN(load4)(x + j + 4);
+        q0 += x0 * x0;
+        q1 += x1 * x1;
+    }
+    fsgd_v4d q = q0 + q1;
+    double rq = (q[0] + q[1]) + (q[2] + q[3]);
+    for (; j < n; j++) rq += (double)x[j] * (double)x[j];
+    return rq;
+}
+#else
+FSGD_INLINE double FN(dot_dense)(const REAL *w, const REAL *x, int64_t n)
+{
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    int64_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        s0 += (double)w[j] * x[j];
+        s1 += (double)w[j + 1] * x[j + 1];
+        s2 += (double)w[j + 2] * x[j + 2];
+        s3 += (double)w[j + 3] * x[j + 3];
+    }
+    for (; j < n; j++) s0 += (double)w[j] * x[j];
+    return (s0 + s1) + (s2 + s3);
+}
+
+FSGD_INLINE double FN(sqnorm_row)(const REAL *x, int64_t n) { return FN(dot_dense)(x, x, n); }
+
+FSGD_INLINE double FN(dot_dense_xx)(const REAL *w, const REAL *x, int64_t n, double *xx)
+{
+    *xx = FN(sqnorm_row)(x, n);
+    return FN(dot_dense)(w, x, n);
+}
+#endif
+
 FSGD_INLINE double FN(dot)(const REAL *w, const REAL *x, const int32_t *ind, int64_t nnz,
                            const int sparse)
 {
-    double s = 0.0;
     if (sparse) {
+        double s = 0.0;
         for (int64_t j = 0; j < nnz; j++) s += (double)w[ind[j]] * (double)x[j];
-    } else {
-#pragma omp simd reduction(+ : s)
-        for (int64_t j = 0; j < nnz; j++) s += (double)w[j] * (double)x[j];
+        return s;
     }
-    return s;
-}
-
-FSGD_INLINE double FN(sqnorm_row)(const REAL *x, int64_t nnz)
-{
-    double s = 0.0;
-#pragma omp simd reduction(+ : s)
-    for (int64_t j = 0; j < nnz; j++) s += (double)x[j] * (double)x[j];
-    return s;
+    return FN(dot_dense)(w, x, nnz);
 }
 
 static void FN(wv_norms)(FN(fsgd_wv) *v)
@@ -88,7 +172,9 @@ FSGD_INLINE void FN(wv_scale)(FN(fsgd_wv) *v, double c)
     if (v->wscale < v->reset_threshold) FN(wv_reset)(v);
 }
 
-/* w += c * x */
+/* w += c * x.  For dense rows the caller updates sq_norm in O(1) from w.x and
+ * x.x (||w + c x||^2 = ||w||^2 + 2 c w.x + c^2 x.x); sparse rows update both
+ * norms from the entries they change. */
 FSGD_INLINE void FN(wv_add)(FN(fsgd_wv) *v, const REAL *x, const int32_t *ind, int64_t nnz,
                             double c, const int sparse)
 {
@@ -112,22 +198,7 @@ FSGD_INLINE void FN(wv_add)(FN(fsgd_wv) *v, const REAL *x, const int32_t *ind, i
             for (int64_t j = 0; j < nnz; j++) w[ind[j]] = (REAL)((double)w[ind[j]] + (double)x[j] * cs);
         }
     } else {
-        if (v->track) {
-            /* dense: every weight is touched, so the norms are recomputed exactly */
-            double sq = 0.0, l1 = 0.0;
-#pragma omp simd reduction(+ : sq, l1)
-            for (int64_t j = 0; j < nnz; j++) {
-                REAL nw = (REAL)((double)w[j] + (double)x[j] * cs);
-                w[j] = nw;
-                sq += (double)nw * (double)nw;
-                l1 += fabs((double)nw);
-            }
-            v->sq_norm = sq * ws * ws;
-            v->l1_norm = l1 * fabs(ws);
-        } else {
-#pragma omp simd
-            for (int64_t j = 0; j < nnz; j++) w[j] = (REAL)((double)w[j] + (double)x[j] * cs);
-        }
+        for (int64_t j = 0; j < nnz; j++) w[j] = (REAL)((double)w[j] + (double)x[j] * cs);
     }
 }
 
@@ -156,7 +227,7 @@ FSGD_INLINE void FN(wv_l1penalty)(FN(fsgd_wv) *v, const int32_t *ind, int64_t nn
     REAL *w = v->w;
     double *q = v->q;
     double ws = v->wscale, u = v->u;
-    double dsq = 0.0, dl1 = 0.0;
+    double dsq = 0.0, dl1 = 0.0, sq = 0.0, l1 = 0.0;
     for (int64_t j = 0; j < nnz; j++) {
         int64_t i = sparse ? (int64_t)ind[j] : j;
         double z = (double)w[i];
@@ -171,12 +242,21 @@ FSGD_INLINE void FN(wv_l1penalty)(FN(fsgd_wv) *v, const int32_t *ind, int64_t nn
         REAL nw = (REAL)nz;
         w[i] = nw;
         q[i] += ws * ((double)nw - z);
-        dsq += (double)nw * (double)nw - z * z;
-        dl1 += fabs((double)nw) - fabs(z);
+        if (sparse) {
+            dsq += (double)nw * (double)nw - z * z;
+            dl1 += fabs((double)nw) - fabs(z);
+        } else {
+            sq += (double)nw * (double)nw;
+            l1 += fabs((double)nw);
+        }
     }
-    if (v->track) {
+    if (sparse) {
         v->sq_norm += dsq * ws * ws;
         v->l1_norm += dl1 * fabs(ws);
+    } else {
+        /* dense: every weight was visited, so the norms are exact again */
+        v->sq_norm = sq * ws * ws;
+        v->l1_norm = l1 * fabs(ws);
     }
 }
 
@@ -334,6 +414,8 @@ FSGD_INLINE int FN(fit_one_impl)(const fsgd_data *D, const fsgd_params *P, fsgd_
         optimal_init = 1.0 / (initial_eta0 * alpha);
     }
 
+    /* storage order is left to the hardware prefetcher */
+    const int prefetch = P->order != FSGD_ORDER_SEQUENTIAL;
     int no_improvement = 0;
     double best_obj = INFINITY, best_score = -INFINITY;
     int epoch, n_iter = P->max_iter;
@@ -349,12 +431,16 @@ FSGD_INLINE int FN(fit_one_impl)(const fsgd_data *D, const fsgd_params *P, fsgd_
         for (int64_t g = 0; g < ord.n_groups; g++) {
             ord.len_next = g + 1 < ord.n_groups ? fsgd_order_fill(&ord, g + 1, ord.next) : 0;
             for (int64_t k = 0; k < ord.len_cur; k++) {
-                if (k < ord.len_next) FN(prefetch_row)(D, ord.next[k], sparse);
+                if (prefetch && k < ord.len_next) FN(prefetch_row)(D, ord.next[k], sparse);
                 const int64_t r = ord.cur[k];
                 if (mask && mask[r]) continue;
                 FN(fsgd_row) row = FN(get_row)(D, r, sparse);
                 const double y = FN(target)(D, r, pos, neg);
-                const double p = FN(dot)(v.w, row.x, row.ind, row.nnz, sparse) * v.wscale + intercept;
+                double xx = 0.0;
+                double wx = (!sparse && v.track) ? FN(dot_dense_xx)(v.w, row.x, row.nnz, &xx)
+                                                 : FN(dot)(v.w, row.x, row.ind, row.nnz, sparse);
+                wx *= v.wscale;  /* w.x of the true weights */
+                const double p = wx + intercept;
                 if (lr == FSGD_LR_OPTIMAL) {
                     eta = 1.0 / (alpha * (optimal_init + t - 1.0));
                 } else if (lr == FSGD_LR_INVSCALING) {
@@ -386,10 +472,16 @@ FSGD_INLINE int FN(fit_one_impl)(const fsgd_data *D, const fsgd_params *P, fsgd_
                 update *= class_weight * (sw_arr ? sw_arr[r] : 1.0);
                 if (use_l2) {
                     double c = 1.0 - (1.0 - l1_ratio) * eta * alpha;
-                    FN(wv_scale)(&v, c > 0.0 ? c : 0.0);
+                    if (c < 0.0) c = 0.0;
+                    FN(wv_scale)(&v, c);
+                    wx *= c;
                 }
                 if (update != 0.0) {
                     FN(wv_add)(&v, row.x, row.ind, row.nnz, update, sparse);
+                    if (!sparse && v.track) {
+                        double sq = v.sq_norm + update * (2.0 * wx + update * xx);
+                        v.sq_norm = sq > 0.0 ? sq : 0.0;
+                    }
                     if (P->fit_intercept) intercept += update * P->intercept_decay;
                 }
                 if (P->average > 0 && (double)P->average <= t) {
@@ -482,13 +574,13 @@ done:
  * constants inside each, so the compiler removes every per-sample branch on
  * them. */
 #define FSGD_SPECIALISE(L)                                                                      \
-    static int FN(FSGD_CAT(fit_one_dense_, L))(const fsgd_data *D, const fsgd_params *P,         \
+    FSGD_MULTIVERSION static int FN(FSGD_CAT(fit_one_dense_, L))(const fsgd_data *D, const fsgd_params *P,         \
                                                fsgd_problem *pr, int i, fsgd_progress_fn f,      \
                                                void *c)                                          \
     {                                                                                            \
         return FN(fit_one_impl)(D, P, pr, i, f, c, L, 0);                                        \
     }                                                                                            \
-    static int FN(FSGD_CAT(fit_one_csr_, L))(const fsgd_data *D, const fsgd_params *P,           \
+    FSGD_MULTIVERSION static int FN(FSGD_CAT(fit_one_csr_, L))(const fsgd_data *D, const fsgd_params *P,           \
                                              fsgd_problem *pr, int i, fsgd_progress_fn f,        \
                                              void *c)                                            \
     {                                                                                            \
@@ -516,3 +608,6 @@ static const FN(fsgd_fit_one_fn) FN(fit_one_table)[2][FSGD_N_LOSSES] = {
 };
 
 #undef FN
+#undef FSGD_VSFX
+#undef VSFX_64
+#undef VSFX_32
