@@ -1,23 +1,27 @@
 /*
- * The order in which an epoch visits rows, handed out group by group.
+ * The order in which an epoch visits rows, handed out a buffer at a time.
  *
- * An epoch is cut into groups of rows that fit comfortably in L2 (about
- * FSGD_GROUP_BYTES of X).  While the engine works through one group it
- * prefetches the next one, so the rows it visits are in cache whatever their
- * order.  Three orders:
+ * Shuffling decides the speed of an epoch: a fully random row order makes
+ * nearly every row a cache and TLB miss.  Three orders:
  *
  *  - SEQUENTIAL: storage order (shuffle=False).
  *  - PERMUTATION: scikit-learn's order exactly: an index array, shuffled
  *    before every epoch by Fisher-Yates with the same xorshift generator and
  *    the same seed (so each epoch applies the same permutation once more).
- *    Random rows come from anywhere in X: with prefetching a group ahead this
- *    is still far cheaper than visiting them blind.
- *  - BLOCK (the default when shuffling): X is cut into chunks of a few KiB of
- *    consecutive rows, at an offset drawn afresh each epoch; the chunks are
- *    put in random order, each group takes the next FSGD_GROUP_CHUNKS chunks
- *    and its rows are visited in a random permutation.  Memory is read in
- *    runs of whole pages (prefetcher and TLB friendly), while consecutive
- *    samples still come from FSGD_GROUP_CHUNKS random places in the data.
+ *  - BLOCK (the default when shuffling): X is cut into chunks of about
+ *    FSGD_CHUNK_BYTES of consecutive rows, at an offset drawn afresh every
+ *    epoch, and the chunks are taken in a random order.  FSGD_STREAMS chunks
+ *    are open at any time; each sample comes from one of them drawn at random
+ *    and is that chunk's next row.  When a chunk runs out the next chunk of
+ *    the permutation takes its place; once the permutation is used up, the
+ *    rows left in the open chunks are visited in a full random order, so an
+ *    epoch never ends on a handful of chunks.  Memory is read as FSGD_STREAMS
+ *    sequential streams (what hardware prefetchers and the TLB handle well),
+ *    while consecutive samples come from FSGD_STREAMS random places in the
+ *    data and every row is visited exactly once per epoch.
+ *
+ * The engine prefetches a few rows ahead in visiting order, so random orders
+ * pay the memory latency only once per chunk, not once per row.
  */
 #ifndef FASTSGD_ORDER_H
 #define FASTSGD_ORDER_H
@@ -26,9 +30,13 @@
 #include <stdlib.h>
 #include "fastsgd.h"
 
-#define FSGD_GROUP_BYTES (512 * 1024)
-#define FSGD_CHUNK_BYTES (8 * 1024)
-#define FSGD_GROUP_CHUNKS 64
+#ifndef FSGD_CHUNK_BYTES
+#define FSGD_CHUNK_BYTES (32 * 1024)
+#endif
+#ifndef FSGD_STREAMS
+#define FSGD_STREAMS 16
+#endif
+#define FSGD_BUFFER_ROWS 256
 
 /* scikit-learn's our_rand_r: xorshift32, result modulo 2**31. */
 static inline uint32_t fsgd_rand_r(uint32_t *seed)
@@ -64,127 +72,165 @@ static inline void fsgd_shuffle_i64(int64_t *a, int64_t n, uint64_t *s)
 {
     for (int64_t i = n - 1; i > 0; i--) {
         int64_t j = (int64_t)fsgd_rng_below(s, (uint64_t)i + 1);
-        int64_t tmp = a[i]; a[i] = a[j]; a[j] = tmp;
+        int64_t tmp = a[i];
+        a[i] = a[j];
+        a[j] = tmp;
     }
 }
-
-typedef struct {
-    int kind;
-    int64_t n;
-    int64_t group_rows;     /* SEQUENTIAL / PERMUTATION: rows per group */
-    int64_t n_groups;
-    /* PERMUTATION */
-    int64_t *perm;
-    uint32_t seed;
-    /* BLOCK */
-    int64_t chunk_rows;
-    int64_t n_chunks_max;
-    int64_t n_chunks;
-    int64_t offset;
-    int64_t *chunk_perm;
-    uint64_t rng;
-    /* group buffers (max_group entries each) */
-    int64_t max_group;
-    int64_t *cur, *next;
-    int64_t len_cur, len_next;
-} fsgd_order_state;
 
 static inline int64_t fsgd_imax(int64_t a, int64_t b) { return a > b ? a : b; }
 static inline int64_t fsgd_imin(int64_t a, int64_t b) { return a < b ? a : b; }
 
-/* row_bytes: average bytes of X per row.  Returns 0, or -1 when out of memory. */
-static int fsgd_order_init(fsgd_order_state *o, int kind, int64_t n, double row_bytes, uint32_t seed)
+typedef struct {
+    int kind;
+    int64_t n;
+    const uint8_t *skip;    /* rows never handed out (validation rows), or NULL */
+    int64_t pos;            /* SEQUENTIAL / PERMUTATION: next position */
+    /* PERMUTATION */
+    int64_t *perm;
+    uint32_t seed;
+    /* BLOCK */
+    uint64_t rng;
+    int64_t chunk_rows;
+    int64_t n_chunks;
+    int64_t offset;
+    int64_t next_chunk;     /* next entry of chunk_perm to open */
+    int64_t *chunk_perm;
+    int n_open;
+    int64_t open_pos[FSGD_STREAMS], open_end[FSGD_STREAMS];
+    int64_t *tail;          /* the epoch's last rows, fully shuffled */
+    int64_t tail_len, tail_pos;
+    /* double buffer of row indices handed to the engine */
+    int64_t *cur, *next;
+    int64_t len_cur, len_next;
+} fsgd_order_state;
+
+/* row_bytes: average bytes of X per row; rows with skip[r] != 0 are left out.  Returns 0, or -1 when out of memory
+ * (whatever was allocated is released by fsgd_order_free). */
+static int fsgd_order_init(fsgd_order_state *o, int kind, int64_t n, double row_bytes, uint32_t seed,
+                           const uint8_t *skip)
 {
     o->kind = kind;
+    o->skip = skip;
     o->n = n;
+    o->pos = 0;
     o->seed = seed;
     o->rng = ((uint64_t)seed << 32) ^ 0x5DEECE66Dull ^ (uint64_t)seed;
     o->perm = NULL;
     o->chunk_perm = NULL;
-    o->cur = o->next = NULL;
+    o->n_open = 0;
+    o->tail = NULL;
+    o->tail_len = o->tail_pos = 0;
+    o->len_cur = o->len_next = 0;
     if (row_bytes < 1.0) row_bytes = 1.0;
-    o->group_rows = fsgd_imax(1, fsgd_imin(n, (int64_t)(FSGD_GROUP_BYTES / row_bytes)));
     o->chunk_rows = fsgd_imax(1, (int64_t)(FSGD_CHUNK_BYTES / row_bytes + 0.5));
-    o->n_chunks_max = (n + o->chunk_rows - 1) / o->chunk_rows + 1;
     o->n_chunks = 0;
     o->offset = 0;
-    o->n_groups = 0;
-    if (kind == FSGD_ORDER_BLOCK)
-        o->max_group = FSGD_GROUP_CHUNKS * o->chunk_rows;
-    else
-        o->max_group = o->group_rows;
-    o->cur = (int64_t *)malloc(sizeof(int64_t) * (size_t)o->max_group);
-    o->next = (int64_t *)malloc(sizeof(int64_t) * (size_t)o->max_group);
+    o->next_chunk = 0;
+    o->cur = (int64_t *)malloc(sizeof(int64_t) * FSGD_BUFFER_ROWS);
+    o->next = (int64_t *)malloc(sizeof(int64_t) * FSGD_BUFFER_ROWS);
     if (!o->cur || !o->next) return -1;
     if (kind == FSGD_ORDER_PERMUTATION) {
         o->perm = (int64_t *)malloc(sizeof(int64_t) * (size_t)(n > 0 ? n : 1));
         if (!o->perm) return -1;
         for (int64_t i = 0; i < n; i++) o->perm[i] = i;
     } else if (kind == FSGD_ORDER_BLOCK) {
-        o->chunk_perm = (int64_t *)malloc(sizeof(int64_t) * (size_t)o->n_chunks_max);
-        if (!o->chunk_perm) return -1;
+        int64_t max_chunks = (n + o->chunk_rows - 1) / o->chunk_rows + 1;
+        o->chunk_perm = (int64_t *)malloc(sizeof(int64_t) * (size_t)max_chunks);
+        o->tail = (int64_t *)malloc(sizeof(int64_t) * (size_t)(FSGD_STREAMS * o->chunk_rows));
+        if (!o->chunk_perm || !o->tail) return -1;
     }
     return 0;
 }
 
 static void fsgd_order_free(fsgd_order_state *o)
 {
-    free(o->perm); free(o->chunk_perm); free(o->cur); free(o->next);
-    o->perm = o->chunk_perm = o->cur = o->next = NULL;
+    free(o->perm);
+    free(o->chunk_perm);
+    free(o->tail);
+    free(o->cur);
+    free(o->next);
+    o->perm = o->chunk_perm = o->tail = o->cur = o->next = NULL;
+}
+
+/* Opens the next chunk of the permutation in stream slot s; returns 0 when
+ * there is none left. */
+static inline int fsgd_order_open(fsgd_order_state *o, int s)
+{
+    while (o->next_chunk < o->n_chunks) {
+        int64_t c = o->chunk_perm[o->next_chunk++];
+        int64_t r0 = fsgd_imax(0, c * o->chunk_rows - o->offset);
+        int64_t r1 = fsgd_imin(o->n, (c + 1) * o->chunk_rows - o->offset);
+        if (r1 > r0) {
+            o->open_pos[s] = r0;
+            o->open_end[s] = r1;
+            return 1;
+        }
+    }
+    return 0;
 }
 
 static void fsgd_order_epoch(fsgd_order_state *o)
 {
     int64_t n = o->n;
+    o->pos = 0;
     if (o->kind == FSGD_ORDER_PERMUTATION) {
         /* exactly scikit-learn's SequentialDataset.shuffle: the seed is passed
          * by value, so every epoch draws the same swaps */
         uint32_t s = o->seed;
         for (int64_t i = 0; i < n - 1; i++) {
             int64_t j = i + (int64_t)(fsgd_rand_r(&s) % (uint32_t)(n - i));
-            int64_t tmp = o->perm[i]; o->perm[i] = o->perm[j]; o->perm[j] = tmp;
+            int64_t tmp = o->perm[i];
+            o->perm[i] = o->perm[j];
+            o->perm[j] = tmp;
         }
-    }
-    if (o->kind == FSGD_ORDER_BLOCK) {
+    } else if (o->kind == FSGD_ORDER_BLOCK) {
         o->offset = (int64_t)fsgd_rng_below(&o->rng, (uint64_t)o->chunk_rows);
         o->n_chunks = (n + o->offset + o->chunk_rows - 1) / o->chunk_rows;
         for (int64_t k = 0; k < o->n_chunks; k++) o->chunk_perm[k] = k;
         fsgd_shuffle_i64(o->chunk_perm, o->n_chunks, &o->rng);
-        o->n_groups = (o->n_chunks + FSGD_GROUP_CHUNKS - 1) / FSGD_GROUP_CHUNKS;
-    } else {
-        o->n_groups = (n + o->group_rows - 1) / o->group_rows;
+        o->next_chunk = 0;
+        o->n_open = 0;
+        o->tail_len = o->tail_pos = 0;
+        while (o->n_open < FSGD_STREAMS && fsgd_order_open(o, o->n_open)) o->n_open++;
     }
 }
 
-/* Writes the rows of group g into buf in storage-friendly order (the order to
- * prefetch them in); returns how many. */
-static int64_t fsgd_order_fill(const fsgd_order_state *o, int64_t g, int64_t *buf)
+/* Writes the next rows of the epoch into buf (at most FSGD_BUFFER_ROWS);
+ * returns how many, 0 at the end of the epoch. */
+static int64_t fsgd_order_fill(fsgd_order_state *o, int64_t *buf)
 {
     int64_t len = 0;
     if (o->kind == FSGD_ORDER_BLOCK) {
-        int64_t k0 = g * FSGD_GROUP_CHUNKS;
-        int64_t k1 = fsgd_imin(o->n_chunks, k0 + FSGD_GROUP_CHUNKS);
-        for (int64_t k = k0; k < k1; k++) {
-            int64_t c = o->chunk_perm[k];
-            int64_t r0 = fsgd_imax(0, c * o->chunk_rows - o->offset);
-            int64_t r1 = fsgd_imin(o->n, (c + 1) * o->chunk_rows - o->offset);
-            for (int64_t r = r0; r < r1; r++) buf[len++] = r;
+        while (len < FSGD_BUFFER_ROWS) {
+            if (o->n_open == 0) {
+                /* the tail: a full shuffle of the rows left in the last open
+                 * chunks, so the epoch does not end on a few chunks only */
+                if (o->tail_pos == o->tail_len) break;
+                int64_t r = o->tail[o->tail_pos++];
+                if (!o->skip || !o->skip[r]) buf[len++] = r;
+                continue;
+            }
+            int s = (int)fsgd_rng_below(&o->rng, (uint64_t)o->n_open);
+            int64_t r = o->open_pos[s]++;
+            if (!o->skip || !o->skip[r]) buf[len++] = r;
+            if (o->open_pos[s] == o->open_end[s] && !fsgd_order_open(o, s)) {
+                /* no chunk left to open: pour what the open chunks still
+                 * hold into the tail */
+                for (int k = 0; k < o->n_open; k++)
+                    for (int64_t r = o->open_pos[k]; r < o->open_end[k]; r++) o->tail[o->tail_len++] = r;
+                fsgd_shuffle_i64(o->tail, o->tail_len, &o->rng);
+                o->n_open = 0;
+            }
         }
-    } else {
-        int64_t r0 = g * o->group_rows;
-        int64_t r1 = fsgd_imin(o->n, r0 + o->group_rows);
-        if (o->kind == FSGD_ORDER_PERMUTATION)
-            for (int64_t r = r0; r < r1; r++) buf[len++] = o->perm[r];
-        else
-            for (int64_t r = r0; r < r1; r++) buf[len++] = r;
+        return len;
+    }
+    while (len < FSGD_BUFFER_ROWS && o->pos < o->n) {
+        int64_t r = o->kind == FSGD_ORDER_PERMUTATION ? o->perm[o->pos] : o->pos;
+        o->pos++;
+        if (!o->skip || !o->skip[r]) buf[len++] = r;
     }
     return len;
-}
-
-/* Turns a filled group into visiting order. */
-static inline void fsgd_order_arrange(fsgd_order_state *o, int64_t *buf, int64_t len)
-{
-    if (o->kind == FSGD_ORDER_BLOCK) fsgd_shuffle_i64(buf, len, &o->rng);
 }
 
 #endif

@@ -39,8 +39,13 @@ static double fsgd_now(void)
 }
 
 #if defined(__GNUC__)
-typedef double fsgd_v4d __attribute__((vector_size(32)));
-typedef float fsgd_v4f __attribute__((vector_size(16)));
+typedef double fsgd_v8d __attribute__((vector_size(64)));
+typedef float fsgd_v8f __attribute__((vector_size(32)));
+
+static inline __attribute__((always_inline)) double fsgd_hsum8(fsgd_v8d a)
+{
+    return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+}
 #endif
 
 #define REAL double

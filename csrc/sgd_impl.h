@@ -18,6 +18,10 @@
 #define VSFX_64 d
 #define VSFX_32 f
 
+#ifndef FSGD_PREFETCH_ROWS
+#define FSGD_PREFETCH_ROWS 4
+#endif
+
 typedef struct {
     REAL *w;
     double wscale;
@@ -32,31 +36,33 @@ typedef struct {
     double reset_threshold;
 } FN(fsgd_wv);
 
-/* Dense dot products accumulate in double in four independent vector partial
- * sums of four lanes each, so the loop is limited by loads and FMAs rather
+/* Dense dot products accumulate in double in two independent vector partial
+ * sums of eight lanes each, so the loop is limited by loads and FMAs rather
  * than by the latency of one chain of additions.  GCC/Clang vector
- * extensions compile to whatever SIMD width the function is built for. */
+ * extensions compile to whatever SIMD width the function is built for
+ * (one zmm, two ymm or four xmm registers per vector). */
 #if defined(__GNUC__)
-FSGD_INLINE fsgd_v4d FN(load4)(const REAL *p)
+/* 8 values of X's dtype, widened to double */
+FSGD_INLINE fsgd_v8d FN(load8)(const REAL *p)
 {
-    FSGD_CAT(fsgd_v4, FSGD_VSFX) v;
+    FSGD_CAT(fsgd_v8, FSGD_VSFX) v;
     memcpy(&v, p, sizeof(v));
-    return __builtin_convertvector(v, fsgd_v4d);
+    return __builtin_convertvector(v, fsgd_v8d);
 }
 
 FSGD_INLINE double FN(dot_dense)(const REAL *w, const REAL *x, int64_t n)
 {
-    fsgd_v4d a0 = {0, 0, 0, 0}, a1 = a0, a2 = a0, a3 = a0;
+    fsgd_v8d a0 = {0}, a1 = {0};
     int64_t j = 0;
     for (; j + 16 <= n; j += 16) {
-        a0 += FN(load4)(w + j) * FN(load4)(x + j);
-        a1 += FN(load4)(w + j + 4) * FN(load4)(x + j + 4);
-        a2 += FN(load4)(w + j + 8) * FN(load4)(x + j + 8);
-        a3 += FN(load4)(w + j + 12) * FN(load4)(x + j + 12);
+        a0 += FN(load8)(w + j) * FN(load8)(x + j);
+        a1 += FN(load8)(w + j + 8) * FN(load8)(x + j + 8);
     }
-    for (; j + 4 <= n; j += 4) a0 += FN(load4)(w + j) * FN(load4)(x + j);
-    fsgd_v4d a = (a0 + a1) + (a2 + a3);
-    double r = (a[0] + a[1]) + (a[2] + a[3]);
+    if (j + 8 <= n) {
+        a0 += FN(load8)(w + j) * FN(load8)(x + j);
+        j += 8;
+    }
+    double r = fsgd_hsum8(a0 + a1);
     for (; j < n; j++) r += (double)w[j] * (double)x[j];
     return r;
 }
@@ -64,18 +70,22 @@ FSGD_INLINE double FN(dot_dense)(const REAL *w, const REAL *x, int64_t n)
 /* w.x and x.x in one pass over x. */
 FSGD_INLINE double FN(dot_dense_xx)(const REAL *w, const REAL *x, int64_t n, double *xx)
 {
-    fsgd_v4d a0 = {0, 0, 0, 0}, a1 = a0, q0 = a0, q1 = a0;
+    fsgd_v8d a0 = {0}, a1 = {0}, q0 = {0}, q1 = {0};
     int64_t j = 0;
-    for (; j + 8 <= n; j += 8) {
-        fsgd_v4d x0 = FN(load4)(x + j), x1 = FN(load4)(x + j + 4);
-        a0 += FN(load4)(w + j) * x0;
-        a1 += FN(load4)(w + j + 4) * x1;
+    for (; j + 16 <= n; j += 16) {
+        fsgd_v8d x0 = FN(load8)(x + j), x1 = FN(load8)(x + j + 8);
+        a0 += FN(load8)(w + j) * x0;
+        a1 += FN(load8)(w + j + 8) * x1;
         q0 += x0 * x0;
         q1 += x1 * x1;
     }
-    fsgd_v4d a = a0 + a1, q = q0 + q1;
-    double r = (a[0] + a[1]) + (a[2] + a[3]);
-    double rq = (q[0] + q[1]) + (q[2] + q[3]);
+    if (j + 8 <= n) {
+        fsgd_v8d x0 = FN(load8)(x + j);
+        a0 += FN(load8)(w + j) * x0;
+        q0 += x0 * x0;
+        j += 8;
+    }
+    double r = fsgd_hsum8(a0 + a1), rq = fsgd_hsum8(q0 + q1);
     for (; j < n; j++) {
         double xv = (double)x[j];
         r += (double)w[j] * xv;
@@ -87,19 +97,92 @@ FSGD_INLINE double FN(dot_dense_xx)(const REAL *w, const REAL *x, int64_t n, dou
 
 FSGD_INLINE double FN(sqnorm_row)(const REAL *x, int64_t n)
 {
-    fsgd_v4d q0 = {0, 0, 0, 0}, q1 = q0;
+    fsgd_v8d q0 = {0}, q1 = {0};
     int64_t j = 0;
-    for (; j + 8 <= n; j += 8) {
-        fsgd_v4d x0 = FN(load4)(x + j), x1 = FN(load4)(x + j + 4);
+    for (; j + 16 <= n; j += 16) {
+        fsgd_v8d x0 = FN(load8)(x + j), x1 = FN(load8)(x + j + 8);
         q0 += x0 * x0;
         q1 += x1 * x1;
     }
-    fsgd_v4d q = q0 + q1;
-    double rq = (q[0] + q[1]) + (q[2] + q[3]);
+    if (j + 8 <= n) {
+        fsgd_v8d x0 = FN(load8)(x + j);
+        q0 += x0 * x0;
+        j += 8;
+    }
+    double rq = fsgd_hsum8(q0 + q1);
     for (; j < n; j++) rq += (double)x[j] * (double)x[j];
     return rq;
 }
+
+/* For the next row x2: w.x2, x.x2 and x2.x2 in one pass (x is the current
+ * row, already in L1). */
+FSGD_INLINE double FN(dot3)(const REAL *w, const REAL *x, const REAL *x2, int64_t n,
+                            double *x_x2, double *x2_x2)
+{
+    fsgd_v8d a0 = {0}, a1 = {0}, b0 = {0}, b1 = {0}, q0 = {0}, q1 = {0};
+    int64_t j = 0;
+    for (; j + 16 <= n; j += 16) {
+        fsgd_v8d u0 = FN(load8)(x2 + j), u1 = FN(load8)(x2 + j + 8);
+        a0 += FN(load8)(w + j) * u0;
+        a1 += FN(load8)(w + j + 8) * u1;
+        b0 += FN(load8)(x + j) * u0;
+        b1 += FN(load8)(x + j + 8) * u1;
+        q0 += u0 * u0;
+        q1 += u1 * u1;
+    }
+    if (j + 8 <= n) {
+        fsgd_v8d u0 = FN(load8)(x2 + j);
+        a0 += FN(load8)(w + j) * u0;
+        b0 += FN(load8)(x + j) * u0;
+        q0 += u0 * u0;
+        j += 8;
+    }
+    double ra = fsgd_hsum8(a0 + a1), rb = fsgd_hsum8(b0 + b1), rq = fsgd_hsum8(q0 + q1);
+    for (; j < n; j++) {
+        double u = (double)x2[j];
+        ra += (double)w[j] * u;
+        rb += (double)x[j] * u;
+        rq += u * u;
+    }
+    *x_x2 = rb;
+    *x2_x2 = rq;
+    return ra;
+}
+
+/* w += c x, in the same vector width as the dot products that read w next:
+ * each load then takes its data whole from one earlier store (store-to-load
+ * forwarding) instead of waiting for the stores to reach the cache. */
+FSGD_INLINE void FN(axpy_dense)(REAL *w, const REAL *x, int64_t n, double c)
+{
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        fsgd_v8d r = FN(load8)(w + j) + FN(load8)(x + j) * c;
+        FSGD_CAT(fsgd_v8, FSGD_VSFX) o = __builtin_convertvector(r, FSGD_CAT(fsgd_v8, FSGD_VSFX));
+        memcpy(w + j, &o, sizeof(o));
+    }
+    for (; j < n; j++) w[j] = (REAL)((double)w[j] + (double)x[j] * c);
+}
 #else
+FSGD_INLINE double FN(dot3)(const REAL *w, const REAL *x, const REAL *x2, int64_t n,
+                            double *x_x2, double *x2_x2)
+{
+    double ra = 0, rb = 0, rq = 0;
+    for (int64_t j = 0; j < n; j++) {
+        double u = (double)x2[j];
+        ra += (double)w[j] * u;
+        rb += (double)x[j] * u;
+        rq += u * u;
+    }
+    *x_x2 = rb;
+    *x2_x2 = rq;
+    return ra;
+}
+
+FSGD_INLINE void FN(axpy_dense)(REAL *w, const REAL *x, int64_t n, double c)
+{
+    for (int64_t j = 0; j < n; j++) w[j] = (REAL)((double)w[j] + (double)x[j] * c);
+}
+
 FSGD_INLINE double FN(dot_dense)(const REAL *w, const REAL *x, int64_t n)
 {
     double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
@@ -198,7 +281,7 @@ FSGD_INLINE void FN(wv_add)(FN(fsgd_wv) *v, const REAL *x, const int32_t *ind, i
             for (int64_t j = 0; j < nnz; j++) w[ind[j]] = (REAL)((double)w[ind[j]] + (double)x[j] * cs);
         }
     } else {
-        for (int64_t j = 0; j < nnz; j++) w[j] = (REAL)((double)w[j] + (double)x[j] * cs);
+        FN(axpy_dense)(w, x, nnz, cs);
     }
 }
 
@@ -385,7 +468,7 @@ FSGD_INLINE int FN(fit_one_impl)(const fsgd_data *D, const fsgd_params *P, fsgd_
     fsgd_order_state ord;
     double row_bytes = sparse ? (double)(D->indptr[n] - D->indptr[0]) * (sizeof(REAL) + 4) / (n > 0 ? n : 1)
                               : (double)d * sizeof(REAL);
-    int order_ok = fsgd_order_init(&ord, P->order, n, row_bytes, prob->seed);
+    int order_ok = fsgd_order_init(&ord, P->order, n, row_bytes, prob->seed, mask);
     if (use_l1) v.q = (double *)calloc((size_t)(d > 0 ? d : 1), sizeof(double));
     if (order_ok != 0 || (use_l1 && !v.q)) {
         status = FSGD_NO_MEMORY;
@@ -414,8 +497,15 @@ FSGD_INLINE int FN(fit_one_impl)(const fsgd_data *D, const fsgd_params *P, fsgd_
         optimal_init = 1.0 / (initial_eta0 * alpha);
     }
 
-    /* storage order is left to the hardware prefetcher */
-    const int prefetch = P->order != FSGD_ORDER_SEQUENTIAL;
+    /* rows are prefetched FSGD_PREFETCH_ROWS ahead in visiting order (in
+     * storage order too: the per-sample dependency chain keeps the core from
+     * running far enough ahead for the hardware prefetcher alone) */
+    const int prefetch = 1;
+    /* the L1 truncation is not linear in the update, and a sparse x.x2 would
+     * cost a merge: those fits compute every w.x directly */
+    const int pipelined = !sparse && !use_l1;
+    double pend_wx = 0.0, pend_xx = 0.0;
+    int have_p = 0;
     int no_improvement = 0;
     double best_obj = INFINITY, best_score = -INFINITY;
     int epoch, n_iter = P->max_iter;
@@ -426,20 +516,42 @@ FSGD_INLINE int FN(fit_one_impl)(const fsgd_data *D, const fsgd_params *P, fsgd_
         double pen_sum = 0.0;
         if (v.track) FN(wv_norms)(&v);
         fsgd_order_epoch(&ord);
-        ord.len_cur = ord.n_groups > 0 ? fsgd_order_fill(&ord, 0, ord.cur) : 0;
-        fsgd_order_arrange(&ord, ord.cur, ord.len_cur);
-        for (int64_t g = 0; g < ord.n_groups; g++) {
-            ord.len_next = g + 1 < ord.n_groups ? fsgd_order_fill(&ord, g + 1, ord.next) : 0;
+        have_p = 0;
+        ord.len_cur = fsgd_order_fill(&ord, ord.cur);
+        while (ord.len_cur > 0) {
+            ord.len_next = fsgd_order_fill(&ord, ord.next);
             for (int64_t k = 0; k < ord.len_cur; k++) {
-                if (prefetch && k < ord.len_next) FN(prefetch_row)(D, ord.next[k], sparse);
+                if (prefetch) {
+                    int64_t ahead = k + FSGD_PREFETCH_ROWS;
+                    if (ahead < ord.len_cur) FN(prefetch_row)(D, ord.cur[ahead], sparse);
+                    else if (ahead - ord.len_cur < ord.len_next)
+                        FN(prefetch_row)(D, ord.next[ahead - ord.len_cur], sparse);
+                }
                 const int64_t r = ord.cur[k];
-                if (mask && mask[r]) continue;
                 FN(fsgd_row) row = FN(get_row)(D, r, sparse);
                 const double y = FN(target)(D, r, pos, neg);
-                double xx = 0.0;
-                double wx = (!sparse && v.track) ? FN(dot_dense_xx)(v.w, row.x, row.nnz, &xx)
-                                                 : FN(dot)(v.w, row.x, row.ind, row.nnz, sparse);
-                wx *= v.wscale;  /* w.x of the true weights */
+                double xx = 0.0, wx;
+                if (pipelined && have_p) {
+                    wx = pend_wx;
+                    xx = pend_xx;
+                } else {
+                    wx = sparse ? FN(dot)(v.w, row.x, row.ind, row.nnz, sparse)
+                                : FN(dot_dense_xx)(v.w, row.x, row.nnz, &xx);
+                    wx *= v.wscale;  /* w.x of the true weights */
+                }
+                /* pipelining: the next row's w.x is taken now, before this
+                 * sample's update is known, and corrected afterwards:
+                 * (c w + u x).x2 = c w.x2 + u x.x2 */
+                double nx_wx = 0.0, nx_xx2 = 0.0, nx_xx = 0.0;
+                int has_next = 0;
+                if (pipelined) {
+                    has_next = k + 1 < ord.len_cur || ord.len_next > 0;
+                    if (has_next) {
+                        int64_t r2 = k + 1 < ord.len_cur ? ord.cur[k + 1] : ord.next[0];
+                        const REAL *x2 = (const REAL *)D->X + r2 * d;
+                        nx_wx = FN(dot3)(v.w, row.x, x2, d, &nx_xx2, &nx_xx) * v.wscale;
+                    }
+                }
                 const double p = wx + intercept;
                 if (lr == FSGD_LR_OPTIMAL) {
                     eta = 1.0 / (alpha * (optimal_init + t - 1.0));
@@ -453,10 +565,16 @@ FSGD_INLINE int FN(fit_one_impl)(const fsgd_data *D, const fsgd_params *P, fsgd_
                 const double class_weight = y > 0.0 ? prob->weight_pos : prob->weight_neg;
                 double update;
                 if (is_pa) {
-                    double sq = FN(sqnorm_row)(row.x, row.nnz);
+                    double sq = sparse ? FN(sqnorm_row)(row.x, row.nnz) : xx;
                     double lv = loss_value(L, lparam, y, p);
                     if (lr == FSGD_LR_PA1) {
-                        if (sq == 0.0) continue;
+                        if (sq == 0.0) {
+                            /* skipped, as scikit-learn does: nothing changes */
+                            pend_wx = nx_wx;
+                            pend_xx = nx_xx;
+                            have_p = has_next;
+                            continue;
+                        }
                         update = lv / sq;
                         if (update > eta0) update = eta0;
                     } else {
@@ -475,6 +593,7 @@ FSGD_INLINE int FN(fit_one_impl)(const fsgd_data *D, const fsgd_params *P, fsgd_
                     if (c < 0.0) c = 0.0;
                     FN(wv_scale)(&v, c);
                     wx *= c;
+                    nx_wx *= c;
                 }
                 if (update != 0.0) {
                     FN(wv_add)(&v, row.x, row.ind, row.nnz, update, sparse);
@@ -483,7 +602,11 @@ FSGD_INLINE int FN(fit_one_impl)(const fsgd_data *D, const fsgd_params *P, fsgd_
                         v.sq_norm = sq > 0.0 ? sq : 0.0;
                     }
                     if (P->fit_intercept) intercept += update * P->intercept_decay;
+                    nx_wx += update * nx_xx2;
                 }
+                pend_wx = nx_wx;
+                pend_xx = nx_xx;
+                have_p = has_next;
                 if (P->average > 0 && (double)P->average <= t) {
                     double num_iter = t - (double)P->average + 1.0;
                     FN(wv_add_average)(&v, row.x, row.ind, row.nnz, update, num_iter, sparse);
@@ -496,9 +619,10 @@ FSGD_INLINE int FN(fit_one_impl)(const fsgd_data *D, const fsgd_params *P, fsgd_
                 t += 1.0;
                 count++;
             }
-            int64_t *tmp = ord.cur; ord.cur = ord.next; ord.next = tmp;
+            int64_t *tmp = ord.cur;
+            ord.cur = ord.next;
+            ord.next = tmp;
             ord.len_cur = ord.len_next;
-            fsgd_order_arrange(&ord, ord.cur, ord.len_cur);
         }
 
         double objective = (lossacc_total(&acc) + alpha * pen_sum) / (double)train_count;
