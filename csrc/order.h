@@ -9,10 +9,17 @@
  *    before every epoch by Fisher-Yates with the same xorshift generator and
  *    the same seed (so each epoch applies the same permutation once more).
  *  - BLOCK (the default when shuffling): X is cut into chunks of about
- *    FSGD_CHUNK_BYTES of consecutive rows, at an offset drawn afresh every
- *    epoch, and the chunks are taken in a random order.  FSGD_STREAMS chunks
+ *    FSGD_CHUNK_BYTES of consecutive rows (at most FSGD_CHUNK_MAX_ROWS; one
+ *    row when X is small enough to stay in cache, which makes the order a
+ *    uniform random permutation), at an offset drawn afresh every epoch, and
+ *    the chunks are taken in a random order.  FSGD_STREAMS chunks
  *    are open at any time; each sample comes from one of them drawn at random
- *    and is that chunk's next row.  When a chunk runs out the next chunk of
+ *    and is that chunk's next row.  The number of open chunks is what keeps
+ *    the order as good as a full shuffle on data stored in a meaningful order
+ *    (say sorted by label): SGD's late iterates average the last few hundred
+ *    to few thousand gradients, and those must come from many places in the
+ *    data (16 open chunks left the objective 3-5% above a full shuffle's on
+ *    label-sorted data, 256 leave it within 0.5%).  When a chunk runs out the next chunk of
  *    the permutation takes its place; once the permutation is used up, the
  *    rows left in the open chunks are visited in a full random order, so an
  *    epoch never ends on a handful of chunks.  Memory is read as FSGD_STREAMS
@@ -34,8 +41,13 @@
 #define FSGD_CHUNK_BYTES (32 * 1024)
 #endif
 #ifndef FSGD_STREAMS
-#define FSGD_STREAMS 16
+#define FSGD_STREAMS 256
 #endif
+#ifndef FSGD_CHUNK_MAX_ROWS
+#define FSGD_CHUNK_MAX_ROWS 64
+#endif
+/* data this small is cache-resident: chunks of one row, a full random order */
+#define FSGD_SMALL_BYTES (4.0 * 1024 * 1024)
 #define FSGD_BUFFER_ROWS 256
 
 /* scikit-learn's our_rand_r: xorshift32, result modulo 2**31. */
@@ -123,7 +135,11 @@ static int fsgd_order_init(fsgd_order_state *o, int kind, int64_t n, double row_
     o->tail_len = o->tail_pos = 0;
     o->len_cur = o->len_next = 0;
     if (row_bytes < 1.0) row_bytes = 1.0;
-    o->chunk_rows = fsgd_imax(1, (int64_t)(FSGD_CHUNK_BYTES / row_bytes + 0.5));
+    /* chunks of about FSGD_CHUNK_BYTES, but never more than FSGD_CHUNK_MAX_ROWS
+     * rows: how many consecutive rows a chunk holds is what makes the order
+     * differ from a full shuffle on data stored in a meaningful order */
+    o->chunk_rows = fsgd_imax(1, fsgd_imin(FSGD_CHUNK_MAX_ROWS, (int64_t)(FSGD_CHUNK_BYTES / row_bytes + 0.5)));
+    if ((double)n * row_bytes <= FSGD_SMALL_BYTES) o->chunk_rows = 1;
     o->n_chunks = 0;
     o->offset = 0;
     o->next_chunk = 0;

@@ -513,6 +513,7 @@ FSGD_INLINE int FN(fit_one_impl)(const fsgd_data *D, const fsgd_params *P, fsgd_
     for (epoch = 0; epoch < P->max_iter; epoch++) {
         fsgd_lossacc acc;
         lossacc_init(&acc);
+        int nonfinite = 0;
         double pen_sum = 0.0;
         if (v.track) FN(wv_norms)(&v);
         fsgd_order_epoch(&ord);
@@ -553,6 +554,9 @@ FSGD_INLINE int FN(fit_one_impl)(const fsgd_data *D, const fsgd_params *P, fsgd_
                     }
                 }
                 const double p = wx + intercept;
+                /* an infinite or NaN prediction is divergence even when the
+                 * clipped derivative would keep the weights finite */
+                nonfinite |= !isfinite(p);
                 if (lr == FSGD_LR_OPTIMAL) {
                     eta = 1.0 / (alpha * (optimal_init + t - 1.0));
                 } else if (lr == FSGD_LR_INVSCALING) {
@@ -628,7 +632,7 @@ FSGD_INLINE int FN(fit_one_impl)(const fsgd_data *D, const fsgd_params *P, fsgd_
         double objective = (lossacc_total(&acc) + alpha * pen_sum) / (double)train_count;
         if (prob->loss_curve) prob->loss_curve[epoch] = objective;
 
-        if (!isfinite(intercept) || !isfinite(v.wscale) || !FN(all_finite)(v.w, d)) {
+        if (nonfinite || !isfinite(intercept) || !isfinite(v.wscale) || !FN(all_finite)(v.w, d)) {
             status = FSGD_DIVERGED;
             prob->failed_epoch = epoch + 1;
             n_iter = epoch + 1;

@@ -11,6 +11,7 @@ schedules, intercept handling, averaging and stopping rule), so that with
 scikit-learn's up to floating-point rounding.
 """
 
+import functools
 import warnings
 from numbers import Integral, Real
 
@@ -59,6 +60,27 @@ _LEARNING_RATE_CODES = {
 _ORDER_SEQUENTIAL, _ORDER_BLOCK, _ORDER_PERMUTATION = 0, 1, 2
 _SHUFFLE_MODES = {"block": _ORDER_BLOCK, "full": _ORDER_PERMUTATION}
 _SCORE_ACCURACY, _SCORE_R2 = 0, 1
+_CONTINUE = object()  # coef_init value: continue from the fitted state (partial_fit)
+
+
+def _keep_state_on_error(method):
+    """A fit that raises leaves the estimator exactly as it was before the call.
+
+    (validate_data sets n_features_in_ and feature_names_in_ before any work;
+    the engine itself works on copies.)
+    """
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        saved = dict(self.__dict__)
+        try:
+            return method(self, *args, **kwargs)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+
+    return wrapper
 
 
 def _divergence_error(epoch):
@@ -306,6 +328,44 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
         return tags
 
 
+def _encode(y, classes):
+    """Codes of y in the sorted array ``classes``; ValueError for unknown labels."""
+    y = np.asarray(y)
+    if (
+        y.dtype.kind in "iub"
+        and classes.dtype.kind in "iub"
+        and classes.size
+        and int(classes[-1]) - int(classes[0]) < 4 * y.size + 1024
+    ):
+        # small integer labels: a lookup table, O(n)
+        lo = int(classes[0])
+        offsets = y.astype(np.int64) - lo
+        span = int(classes[-1]) - lo + 1
+        table = np.full(span, -1, dtype=np.int32)
+        table[classes.astype(np.int64) - lo] = np.arange(classes.size, dtype=np.int32)
+        inside = (offsets >= 0) & (offsets < span)
+        codes = np.where(inside, table[np.clip(offsets, 0, span - 1)], -1).astype(np.int32)
+    else:
+        codes = np.searchsorted(classes, y).astype(np.int32)
+        codes[codes >= classes.size] = -1
+        codes[(codes >= 0) & (classes[np.clip(codes, 0, classes.size - 1)] != y)] = -1
+    if np.any(codes < 0):
+        unknown = np.setdiff1d(np.unique(y), classes)
+        raise ValueError("y contains labels %r that are not in classes %r" % (unknown[:5], classes))
+    return codes
+
+
+def _unique_labels(y):
+    """np.unique(y), in O(n) for small integer labels."""
+    y = np.asarray(y)
+    if y.dtype.kind in "iub" and y.size:
+        lo, hi = int(y.min()), int(y.max())
+        if hi - lo < 4 * y.size + 1024:
+            present = np.bincount((y.astype(np.int64) - lo).ravel(), minlength=hi - lo + 1) > 0
+            return (np.flatnonzero(present) + lo).astype(y.dtype)
+    return np.unique(y)
+
+
 def _check_X(est, X, y, reset):
     """validate_data with what the engine takes: float32/float64, C order, CSR."""
     X, y = validate_data(
@@ -419,6 +479,7 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
 
     # ------------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
+    @_keep_state_on_error
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
         """Fit the linear model with stochastic gradient descent.
 
@@ -437,7 +498,7 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
         self._more_validate_params()
         X, y = _check_X(self, X, y, reset=True)
         check_classification_targets(y)
-        classes = np.unique(y)
+        classes = _unique_labels(y)
         if self.warm_start and getattr(self, "coef_", None) is not None:
             if coef_init is None:
                 coef_init = self.coef_
@@ -451,6 +512,7 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @_keep_state_on_error
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch of stochastic gradient descent on the given samples.
 
@@ -495,7 +557,7 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
             coef_init = None
         else:
             state = {"t_": self.t_, "classes_": classes}
-            coef_init = "continue"
+            coef_init = _CONTINUE
         self._fit_samples(X, y, classes, sample_weight, coef_init, None, 1, state)
         return self
 
@@ -508,15 +570,9 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
             raise ValueError(
                 "The number of classes has to be greater than one; got %d class" % n_classes
             )
-        y_code = np.searchsorted(classes, y)
-        y_code = np.minimum(y_code, n_classes - 1)
-        if not np.array_equal(classes[y_code], y):
-            unknown = np.setdiff1d(np.unique(y), classes)
-            raise ValueError(
-                "y contains labels %r that are not in classes %r" % (unknown[:5], classes)
-            )
-        y_code = y_code.astype(np.int32)
+        y_code = _encode(y, classes)
         expanded_cw = compute_class_weight(self.class_weight, classes=classes, y=y)
+        unit_weights = sample_weight is None
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=X.dtype, allow_all_zero_weights=self.early_stopping
         )
@@ -525,7 +581,7 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
 
         # parameters to start from (working copies: the estimator is untouched
         # until the fit succeeds)
-        if coef_init == "continue":
+        if coef_init is _CONTINUE:
             if self.average:
                 coef = np.array(self._standard_coef, dtype=dtype, order="C").reshape(K, n_features)
                 intercept = np.array(self._standard_intercept, dtype=np.float64).reshape(K)
@@ -585,7 +641,7 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
         n_iter, loss_curve = self._run_engine(
             X,
             y_code=y_code,
-            sample_weight=sample_weight,
+            sample_weight=None if unit_weights else sample_weight,
             validation_mask=validation_mask,
             coef=coef,
             avg_coef=avg_coef,
@@ -675,7 +731,7 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
                 return np.vstack([log_expit(-scores), log_expit(scores)]).T
             logp = log_expit(scores)
             m = logp.max(axis=1, keepdims=True)
-            return logp - (m + np.log(np.exp(logp - m).sum(axis=1, keepdims=True)))
+            return (logp - m) - np.log(np.exp(logp - m).sum(axis=1, keepdims=True))
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
@@ -747,6 +803,7 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         self.shuffle_mode = shuffle_mode
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @_keep_state_on_error
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
         """Fit the linear model with stochastic gradient descent.
 
@@ -764,16 +821,21 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         """
         self._more_validate_params()
         X, y = _check_X(self, X, y, reset=True)
-        if self.warm_start and getattr(self, "coef_", None) is not None:
-            if coef_init is None:
-                coef_init = self.coef_
-            if intercept_init is None:
-                intercept_init = self.intercept_
+        if self.warm_start and getattr(self, "coef_", None) is not None and coef_init is None:
+            # as scikit-learn's regressor: carry on from the fitted state
+            # (plain and averaged weights), with the schedule's t restarted
+            coef_init = _CONTINUE
+            if intercept_init is not None:
+                raise ValueError(
+                    "intercept_init without coef_init cannot be combined with warm_start "
+                    "on a fitted SGDRegressor"
+                )
         self._fit_samples(X, y, sample_weight, coef_init, intercept_init, self.max_iter, 1.0)
         self._warn_after_fit()
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @_keep_state_on_error
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch of stochastic gradient descent on the given samples.
 
@@ -792,7 +854,7 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
             self._more_validate_params(for_partial_fit=True)
         X, y = _check_X(self, X, y, reset=first_call)
         X = _engine_dtype_like(self, X)
-        coef_init = None if first_call else "continue"
+        coef_init = None if first_call else _CONTINUE
         t_start = 1.0 if first_call else self.t_
         self._fit_samples(X, y, sample_weight, coef_init, None, 1, t_start)
         return self
@@ -801,8 +863,9 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         n_samples, n_features = X.shape
         dtype = X.dtype
         y = np.ascontiguousarray(y, dtype=dtype).astype(np.float64)
+        unit_weights = sample_weight is None
         sample_weight = _check_sample_weight(sample_weight, X, dtype=dtype)
-        if coef_init == "continue":
+        if coef_init is _CONTINUE:
             if self.average:
                 coef = np.array(self._standard_coef, dtype=dtype).reshape(1, n_features)
                 intercept = np.array(self._standard_intercept, dtype=np.float64).reshape(1)
@@ -842,7 +905,7 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         n_iter, loss_curve = self._run_engine(
             X,
             y=y,
-            sample_weight=sample_weight,
+            sample_weight=None if unit_weights else sample_weight,
             validation_mask=validation_mask,
             coef=coef,
             avg_coef=avg_coef,

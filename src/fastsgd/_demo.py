@@ -1,0 +1,369 @@
+"""``python -m fastsgd demo``: fastsgd and scikit-learn side by side.
+
+Generates a dense binary classification problem, fits fastsgd.SGDClassifier
+and sklearn.linear_model.SGDClassifier with the same settings, and prints per-epoch progress and a summary (fit time,
+time per epoch, speed-up, the memory-bandwidth floor of one pass over the
+data, held-out accuracy, final objective).
+
+The helpers here (data generation, objective, epoch timing, memory floor) are
+also used by ``benchmarks/compare.py``.  Only numpy, scipy, scikit-learn and
+fastsgd are needed.
+"""
+
+import argparse
+import contextlib
+import io
+import os
+import re
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+
+LOSSES = ("log_loss", "hinge", "modified_huber", "squared_hinge", "perceptron")
+ALPHA = 1e-4
+TEST_FRACTION = 0.2
+LABEL_NOISE = 0.5  # std of the noise added to the true (unit-variance) score
+LABEL_SHIFT = 0.2  # true intercept, so the classes are not exactly balanced
+
+
+# ----------------------------------------------------------------------------
+# data
+def _n_cpus():
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def make_classification_data(n_rows, n_cols, dtype=np.float64, seed=0, n_threads=None):
+    """Standard-normal features and labels from a noisy random linear model.
+
+    X is filled in place, chunk by chunk, from independent streams (one per
+    fixed-size chunk, so the result does not depend on ``n_threads``); the
+    only temporaries are a few vectors of length ``n_rows``.
+
+    Returns X (C-contiguous, ``dtype``) and y (int32 in {0, 1}).
+    """
+    dtype = np.dtype(dtype)
+    X = np.empty((n_rows, n_cols), dtype=dtype)
+    rows_per_chunk = max(1, (1 << 21) // max(n_cols, 1))
+    starts = range(0, n_rows, rows_per_chunk)
+    seqs = np.random.SeedSequence(seed).spawn(len(starts) + 1)
+
+    def fill(i):
+        a = starts[i]
+        b = min(a + rows_per_chunk, n_rows)
+        np.random.Generator(np.random.PCG64(seqs[i + 1])).standard_normal(
+            out=X[a:b], dtype=dtype
+        )
+
+    n_threads = n_threads or min(_n_cpus(), 8)
+    if n_threads > 1 and len(starts) > 1:
+        with ThreadPoolExecutor(max_workers=n_threads) as pool:
+            list(pool.map(fill, range(len(starts))))
+    else:
+        for i in range(len(starts)):
+            fill(i)
+
+    rng = np.random.Generator(np.random.PCG64(seqs[0]))
+    w_true = (rng.standard_normal(n_cols) / np.sqrt(n_cols)).astype(dtype)
+    score = (X @ w_true).astype(np.float64, copy=False)
+    score += LABEL_SHIFT
+    score += LABEL_NOISE * rng.standard_normal(n_rows)
+    y = (score > 0).astype(np.int32)
+    return X, y
+
+
+def train_test_views(X, y, test_fraction=TEST_FRACTION):
+    """Split by slicing (views, no copies): the rows are i.i.d. already."""
+    n_test = max(1, int(round(test_fraction * X.shape[0])))
+    n_train = X.shape[0] - n_test
+    return X[:n_train], X[n_train:], y[:n_train], y[n_train:]
+
+
+# ----------------------------------------------------------------------------
+# objective
+def _pointwise_loss(loss, margin):
+    """Loss of each sample as a function of the margin z * f(x), z in {-1, +1}."""
+    if loss == "log_loss":
+        return np.logaddexp(0.0, -margin)
+    if loss == "hinge":
+        return np.maximum(0.0, 1.0 - margin)
+    if loss == "perceptron":
+        return np.maximum(0.0, -margin)
+    if loss == "squared_hinge":
+        return np.maximum(0.0, 1.0 - margin) ** 2
+    if loss == "modified_huber":
+        return np.where(margin >= -1.0, np.maximum(0.0, 1.0 - margin) ** 2, -4.0 * margin)
+    raise ValueError("unknown loss %r" % loss)
+
+
+def regularized_objective(est, X, y, loss="log_loss", alpha=ALPHA, chunk_rows=1 << 18):
+    """mean_i loss(z_i * (x_i . w + b)) + alpha / 2 * ||w||^2 for a binary model.
+
+    Computed in NumPy (float64 accumulation, chunked) from ``coef_`` and
+    ``intercept_``, identically for any estimator; z_i = +1 for the class
+    ``classes_[1]`` and -1 otherwise.  The intercept is not penalised.
+    """
+    w = np.asarray(est.coef_).ravel()
+    b = float(np.asarray(est.intercept_).ravel()[0])
+    w_x = w.astype(X.dtype, copy=False)
+    positive = est.classes_[1]
+    total = 0.0
+    for a in range(0, X.shape[0], chunk_rows):
+        d = (X[a:a + chunk_rows] @ w_x).astype(np.float64) + b
+        z = np.where(y[a:a + chunk_rows] == positive, 1.0, -1.0)
+        total += float(_pointwise_loss(loss, z * d).sum())
+    w64 = w.astype(np.float64)
+    return total / X.shape[0] + 0.5 * alpha * float(w64 @ w64)
+
+
+# ----------------------------------------------------------------------------
+# timing
+@dataclass
+class FitTiming:
+    """Wall-clock timing of one fit, with the time of each epoch report."""
+
+    fit_seconds: float
+    n_iter: int
+    epoch_stamps: list = field(default_factory=list)  # seconds since fit() was called
+    epoch_objectives: list = field(default_factory=list)
+
+    @property
+    def epoch_seconds(self):
+        """Steady-state time per epoch.
+
+        The mean interval between successive epoch reports when there are at
+        least two (this excludes one-off work such as input validation);
+        otherwise fit time / number of epochs.
+        """
+        s = self.epoch_stamps
+        if len(s) >= 2:
+            return (s[-1] - s[0]) / (len(s) - 1)
+        return self.fit_seconds / max(self.n_iter, 1)
+
+
+_OBJECTIVE_RE = re.compile(r"Objective: ([^,\s]+)")
+_AVG_LOSS_RE = re.compile(r"Avg\. loss: ([^,\s]+)")
+
+
+class _EpochLineReader(io.TextIOBase):
+    """Stands in for stdout during a ``verbose=1`` fit.
+
+    Parses scikit-learn-style epoch lines ("-- Epoch N", "... Avg. loss: x
+    [, Objective: y]", "Total training time: ..."), which both fastsgd and
+    scikit-learn print, time-stamps each epoch as it is reported and calls
+    ``on_epoch(epoch, objective, seconds)``.  Other lines are passed through.
+    """
+
+    def __init__(self, t0, out, on_epoch=None):
+        self.t0 = t0
+        self.out = out
+        self.on_epoch = on_epoch
+        self.buffer = ""
+        self.epoch = None
+        self.objective = float("nan")
+        self.stamps = []
+        self.objectives = []
+
+    def writable(self):
+        return True
+
+    def write(self, s):
+        self.buffer += s
+        while "\n" in self.buffer:
+            line, self.buffer = self.buffer.split("\n", 1)
+            self._line(line)
+        return len(s)
+
+    def _line(self, line):
+        if line.startswith("-- Epoch"):
+            try:
+                self.epoch = int(line.split()[-1])
+            except ValueError:
+                self.epoch = len(self.stamps) + 1
+            return
+        m = _OBJECTIVE_RE.search(line) or _AVG_LOSS_RE.search(line)
+        if m and line.startswith("Norm:"):
+            try:
+                self.objective = float(m.group(1))
+            except ValueError:
+                self.objective = float("nan")
+            return
+        if line.startswith("Total training time"):
+            t = time.perf_counter() - self.t0
+            epoch = self.epoch if self.epoch is not None else len(self.stamps) + 1
+            self.stamps.append(t)
+            self.objectives.append(self.objective)
+            if self.on_epoch is not None:
+                self.on_epoch(epoch, self.objective, t)
+            return
+        self.out.write(line + "\n")
+
+    def close_pending(self):
+        if self.buffer:
+            self.out.write(self.buffer)
+            self.buffer = ""
+
+
+def timed_fit(est, X, y, on_epoch=None):
+    """Fit ``est`` with ``verbose=1`` and time it; returns a :class:`FitTiming`.
+
+    The estimator's per-epoch lines are captured (not printed) and each epoch
+    is time-stamped when reported; ``on_epoch(epoch, objective, seconds)`` is
+    called for each.
+    """
+    est.set_params(verbose=1)
+    real_stdout = sys.stdout
+    t0 = time.perf_counter()
+    reader = _EpochLineReader(t0, real_stdout, on_epoch)
+    try:
+        with contextlib.redirect_stdout(reader):
+            est.fit(X, y)
+            fit_seconds = time.perf_counter() - t0
+    finally:
+        reader.close_pending()
+        est.set_params(verbose=0)
+    return FitTiming(fit_seconds, int(est.n_iter_), reader.stamps, reader.objectives)
+
+
+def memory_floor(X, repeat=3):
+    """Best-of-``repeat`` time of ``X.sum()``: one streaming pass over X."""
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        X.sum()
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+# ----------------------------------------------------------------------------
+# the demo
+def add_arguments(parser):
+    parser.add_argument("--rows", type=int, default=1_000_000,
+                        help="number of rows, 20%% held out for testing (default: 1,000,000)")
+    parser.add_argument("--cols", type=int, default=100, help="number of features (default: 100)")
+    parser.add_argument("--dtype", choices=("float64", "float32"), default="float64",
+                        help="dtype of X (default: float64)")
+    parser.add_argument("--epochs", type=int, default=5,
+                        help="epochs: max_iter with tol=None (default: 5)")
+    parser.add_argument("--loss", choices=LOSSES, default="log_loss",
+                        help="loss (default: log_loss)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the data and of both models' shuffling (default: 0)")
+    parser.add_argument("--no-sklearn", action="store_true",
+                        help="skip the scikit-learn fit")
+    return parser
+
+
+def _check_args(parser, args):
+    if args.rows < 10:
+        parser.error("--rows must be at least 10")
+    if args.cols < 1:
+        parser.error("--cols must be at least 1")
+    if args.epochs < 1:
+        parser.error("--epochs must be at least 1")
+
+
+def _estimator_params(args):
+    return dict(loss=args.loss, penalty="l2", alpha=ALPHA, max_iter=args.epochs, tol=None,
+                shuffle=True, random_state=args.seed)
+
+
+def _fmt_bytes(n):
+    if n >= 1 << 30:
+        return "%.2f GiB" % (n / (1 << 30))
+    return "%.1f MiB" % (n / (1 << 20))
+
+
+def _fit_and_report(name, est, X, y, n_epochs):
+    print(name)
+    width = len(str(n_epochs))
+
+    def on_epoch(epoch, objective, seconds):
+        print("  epoch %*d/%d   objective %.6f   elapsed %7.2f s"
+              % (width, epoch, n_epochs, objective, seconds), flush=True)
+
+    timing = timed_fit(est, X, y, on_epoch)
+    print("  fit done in %.2f s" % timing.fit_seconds, flush=True)
+    return timing
+
+
+def run(args):
+    import sklearn
+    from sklearn.linear_model import SGDClassifier as SkSGDClassifier
+
+    import fastsgd
+
+    dtype = np.dtype(args.dtype)
+    print("fastsgd %s demo (OpenMP %s) | numpy %s, scikit-learn %s, %d CPUs"
+          % (fastsgd.__version__, "on" if fastsgd.openmp_enabled() else "off",
+             np.__version__, sklearn.__version__, _n_cpus()))
+
+    t = time.perf_counter()
+    X, y = make_classification_data(args.rows, args.cols, dtype, args.seed)
+    gen_seconds = time.perf_counter() - t
+    X_train, X_test, y_train, y_test = train_test_views(X, y)
+    print("Data: %s x %s %s, %s (generated in %.1f s); train %s rows, test %s rows"
+          % (f"{args.rows:,}", f"{args.cols:,}", dtype.name, _fmt_bytes(X.nbytes), gen_seconds,
+             f"{X_train.shape[0]:,}", f"{X_test.shape[0]:,}"))
+    params = _estimator_params(args)
+    print("Model: " + ", ".join("%s=%r" % kv for kv in params.items()))
+    print()
+
+    fast = fastsgd.SGDClassifier(**params)
+    fast_t = _fit_and_report("fastsgd.SGDClassifier (shuffle_mode=%r)" % fast.shuffle_mode,
+                             fast, X_train, y_train, args.epochs)
+    sk = sk_t = None
+    if not args.no_sklearn:
+        sk = SkSGDClassifier(**params)
+        sk_t = _fit_and_report("sklearn.linear_model.SGDClassifier", sk, X_train, y_train,
+                               args.epochs)
+
+    floor = memory_floor(X_train, repeat=3)
+
+    # summary
+    print()
+    cols = ["fastsgd"] + (["scikit-learn"] if sk is not None else [])
+    row = "  %-34s" + "%14s" * len(cols)
+    print(row % (("Summary",) + tuple(cols)))
+
+    def line(label, fmt, *values):
+        cells = tuple(fmt % v for v in values) + ("",) * (len(cols) - len(values))
+        print((row % ((label,) + cells)).rstrip())
+
+    fits = [(fast, fast_t)] + ([(sk, sk_t)] if sk is not None else [])
+
+    def ratio(label, value, fmt):
+        if sk is not None:
+            print(row % (label, "", fmt % value))
+
+    line("fit time (s)", "%.2f", *[t.fit_seconds for _, t in fits])
+    if sk is not None:
+        ratio("  speed-up (sklearn / fastsgd)", sk_t.fit_seconds / fast_t.fit_seconds, "%.1fx")
+    line("time per epoch (ms)", "%.1f", *[1e3 * t.epoch_seconds for _, t in fits])
+    if sk is not None:
+        ratio("  speed-up (sklearn / fastsgd)", sk_t.epoch_seconds / fast_t.epoch_seconds, "%.1fx")
+    line("memory floor: X_train.sum() (ms)", "%.2f", 1e3 * floor)
+    line("epoch / floor", "%.2fx", *[t.epoch_seconds / floor for _, t in fits])
+    line("held-out accuracy", "%.4f", *[e.score(X_test, y_test) for e, _ in fits])
+    objectives = [regularized_objective(e, X_train, y_train, args.loss, ALPHA) for e, _ in fits]
+    line("final objective (NumPy)", "%.6f", *objectives)
+    if sk is not None:
+        ratio("  relative difference", (objectives[0] - objectives[1]) / objectives[1], "%+.3e")
+    print()
+    print("Time per epoch: mean interval between epoch reports (excludes input validation).")
+    print("Memory floor: best of 3 X_train.sum(), one streaming pass over the %s training array."
+          % _fmt_bytes(X_train.nbytes))
+    print("Objective: mean %s on the training rows + alpha/2 ||w||^2, alpha=%g." % (args.loss, ALPHA))
+    return 0
+
+
+def main(argv=None, prog="python -m fastsgd demo"):
+    parser = add_arguments(argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0]))
+    args = parser.parse_args(argv)
+    _check_args(parser, args)
+    return run(args)

@@ -1,0 +1,70 @@
+"""The user-facing scripts: ``python -m fastsgd demo`` and ``benchmarks/compare.py``."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPARE = ROOT / "benchmarks" / "compare.py"
+
+
+def _run(args, cwd, timeout=120):
+    return subprocess.run(
+        [sys.executable, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def test_demo_runs_both_fits(tmp_path):
+    proc = _run(["-m", "fastsgd", "demo", "--rows", "20000", "--cols", "10", "--epochs", "2"],
+                cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "fastsgd.SGDClassifier" in out
+    assert "sklearn.linear_model.SGDClassifier" in out
+    assert re.search(r"epoch 2/2 +objective \d", out)
+    match = re.search(r"held-out accuracy +([0-9.]+) +([0-9.]+)", out)
+    assert match, out
+    for value in match.groups():
+        assert 0.5 < float(value) <= 1.0
+    assert "speed-up" in out and "final objective" in out
+
+
+def test_demo_no_sklearn_and_float32(tmp_path):
+    proc = _run(["-m", "fastsgd", "demo", "--rows", "5000", "--cols", "5", "--epochs", "2",
+                 "--dtype", "float32", "--no-sklearn"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "float32" in proc.stdout
+    assert "sklearn.linear_model" not in proc.stdout
+    assert re.search(r"held-out accuracy +[0-9.]+\s*$", proc.stdout, re.M)
+
+
+def test_cli_usage_errors(tmp_path):
+    assert _run(["-m", "fastsgd"], cwd=tmp_path).returncode == 2
+    proc = _run(["-m", "fastsgd", "demo", "--rows", "3"], cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "--rows" in proc.stderr
+
+
+def test_compare_writes_markdown(tmp_path):
+    md = tmp_path / "out" / "results.md"
+    proc = _run([str(COMPARE), "--rows", "20000", "--cols", "10", "--repeat", "1",
+                 "--no-png", "--markdown", str(md)], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert md.exists()
+    assert not md.with_suffix(".png").exists()
+    text = md.read_text(encoding="utf-8")
+    assert text.startswith("# fastsgd vs scikit-learn")
+    assert "--rows 20000 --cols 10 --repeat 1" in text  # the command line
+    for header in ("## Results", "## Targets", "## Definitions",
+                   "| dtype | estimator | fit (s) | epoch (ms) | speed-up vs sklearn"):
+        assert header in text
+    for dtype in ("float64", "float32"):
+        for label in ("scikit-learn", "fastsgd (default: block shuffle)",
+                      'fastsgd, shuffle_mode="full"', "fastsgd, shuffle=False"):
+            assert "| %s | %s |" % (dtype, label) in text
+    # shuffle_mode="full" follows scikit-learn's permutation: same final objective
+    row = re.search(r'\| float64 \| fastsgd, shuffle_mode="full" \|(.*)\|', text).group(1)
+    rel_diff = float(row.split("|")[5])
+    assert abs(rel_diff) < 1e-6
+    assert "## Results" in proc.stdout

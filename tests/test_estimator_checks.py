@@ -1,0 +1,31 @@
+"""scikit-learn's estimator checks.
+
+Only the two sample-weight equivalence checks may fail: like scikit-learn's own
+SGD estimators, a stochastic fit with weight k is not the same as a fit on the
+row repeated k times (different number of steps, different step sizes).  The
+expectation version of that property is tested in test_statistical.py.
+"""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from fastsgd import SGDClassifier, SGDRegressor
+
+_SAMPLE_WEIGHT_REASON = (
+    "SGD with sample_weight=k is equivalent to repeating rows only in "
+    "expectation (see test_statistical.py), as for scikit-learn's SGD"
+)
+
+
+def _expected_failed_checks(estimator):
+    return {
+        "check_sample_weight_equivalence_on_dense_data": _SAMPLE_WEIGHT_REASON,
+        "check_sample_weight_equivalence_on_sparse_data": _SAMPLE_WEIGHT_REASON,
+    }
+
+
+@parametrize_with_checks(
+    [SGDClassifier(), SGDRegressor()],
+    expected_failed_checks=_expected_failed_checks,
+)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
