@@ -18,9 +18,9 @@
 #define VSFX_64 d
 #define VSFX_32 f
 
-#ifndef FSGD_PREFETCH_ROWS
-#define FSGD_PREFETCH_ROWS 4
-#endif
+/* how many rows ahead to prefetch, in storage order and in random orders */
+#define FSGD_PREFETCH_ROWS_SEQ 4
+#define FSGD_PREFETCH_ROWS_RANDOM 8
 
 typedef struct {
     REAL *w;
@@ -114,41 +114,6 @@ FSGD_INLINE double FN(sqnorm_row)(const REAL *x, int64_t n)
     return rq;
 }
 
-/* For the next row x2: w.x2, x.x2 and x2.x2 in one pass (x is the current
- * row, already in L1). */
-FSGD_INLINE double FN(dot3)(const REAL *w, const REAL *x, const REAL *x2, int64_t n,
-                            double *x_x2, double *x2_x2)
-{
-    fsgd_v8d a0 = {0}, a1 = {0}, b0 = {0}, b1 = {0}, q0 = {0}, q1 = {0};
-    int64_t j = 0;
-    for (; j + 16 <= n; j += 16) {
-        fsgd_v8d u0 = FN(load8)(x2 + j), u1 = FN(load8)(x2 + j + 8);
-        a0 += FN(load8)(w + j) * u0;
-        a1 += FN(load8)(w + j + 8) * u1;
-        b0 += FN(load8)(x + j) * u0;
-        b1 += FN(load8)(x + j + 8) * u1;
-        q0 += u0 * u0;
-        q1 += u1 * u1;
-    }
-    if (j + 8 <= n) {
-        fsgd_v8d u0 = FN(load8)(x2 + j);
-        a0 += FN(load8)(w + j) * u0;
-        b0 += FN(load8)(x + j) * u0;
-        q0 += u0 * u0;
-        j += 8;
-    }
-    double ra = fsgd_hsum8(a0 + a1), rb = fsgd_hsum8(b0 + b1), rq = fsgd_hsum8(q0 + q1);
-    for (; j < n; j++) {
-        double u = (double)x2[j];
-        ra += (double)w[j] * u;
-        rb += (double)x[j] * u;
-        rq += u * u;
-    }
-    *x_x2 = rb;
-    *x2_x2 = rq;
-    return ra;
-}
-
 /* w += c x, in the same vector width as the dot products that read w next:
  * each load then takes its data whole from one earlier store (store-to-load
  * forwarding) instead of waiting for the stores to reach the cache. */
@@ -163,21 +128,6 @@ FSGD_INLINE void FN(axpy_dense)(REAL *w, const REAL *x, int64_t n, double c)
     for (; j < n; j++) w[j] = (REAL)((double)w[j] + (double)x[j] * c);
 }
 #else
-FSGD_INLINE double FN(dot3)(const REAL *w, const REAL *x, const REAL *x2, int64_t n,
-                            double *x_x2, double *x2_x2)
-{
-    double ra = 0, rb = 0, rq = 0;
-    for (int64_t j = 0; j < n; j++) {
-        double u = (double)x2[j];
-        ra += (double)w[j] * u;
-        rb += (double)x[j] * u;
-        rq += u * u;
-    }
-    *x_x2 = rb;
-    *x2_x2 = rq;
-    return ra;
-}
-
 FSGD_INLINE void FN(axpy_dense)(REAL *w, const REAL *x, int64_t n, double c)
 {
     for (int64_t j = 0; j < n; j++) w[j] = (REAL)((double)w[j] + (double)x[j] * c);
@@ -365,7 +315,10 @@ FSGD_INLINE FN(fsgd_row) FN(get_row)(const fsgd_data *D, int64_t r, const int sp
     return row;
 }
 
-FSGD_INLINE void FN(prefetch_row)(const fsgd_data *D, int64_t r, const int sparse)
+/* Prefetch one row.  to_l1: into every cache level (storage order, a few
+ * rows ahead); else into L2 only (random orders, further ahead), which keeps
+ * the L1 miss buffers free for the rows being worked on. */
+FSGD_INLINE void FN(prefetch_row)(const fsgd_data *D, int64_t r, const int sparse, int to_l1)
 {
 #if defined(__GNUC__)
     const char *p;
@@ -375,14 +328,20 @@ FSGD_INLINE void FN(prefetch_row)(const fsgd_data *D, int64_t r, const int spars
         p = (const char *)((const REAL *)D->X + s);
         bytes = (e - s) * (int64_t)sizeof(REAL);
         const char *pi = (const char *)(D->indices + s);
-        for (int64_t o = 0; o < (e - s) * 4; o += 64) __builtin_prefetch(pi + o, 0, 3);
+        if (to_l1)
+            for (int64_t o = 0; o < (e - s) * 4; o += 64) __builtin_prefetch(pi + o, 0, 3);
+        else
+            for (int64_t o = 0; o < (e - s) * 4; o += 64) __builtin_prefetch(pi + o, 0, 1);
     } else {
         p = (const char *)((const REAL *)D->X + r * D->n_features);
         bytes = D->n_features * (int64_t)sizeof(REAL);
     }
-    for (int64_t o = 0; o < bytes; o += 64) __builtin_prefetch(p + o, 0, 3);
+    if (to_l1)
+        for (int64_t o = 0; o < bytes; o += 64) __builtin_prefetch(p + o, 0, 3);
+    else
+        for (int64_t o = 0; o < bytes; o += 64) __builtin_prefetch(p + o, 0, 1);
 #else
-    (void)D; (void)r; (void)sparse;
+    (void)D; (void)r; (void)sparse; (void)to_l1;
 #endif
 }
 
@@ -497,15 +456,14 @@ FSGD_INLINE int FN(fit_one_impl)(const fsgd_data *D, const fsgd_params *P, fsgd_
         optimal_init = 1.0 / (initial_eta0 * alpha);
     }
 
-    /* rows are prefetched FSGD_PREFETCH_ROWS ahead in visiting order (in
-     * storage order too: the per-sample dependency chain keeps the core from
-     * running far enough ahead for the hardware prefetcher alone) */
+    /* rows are prefetched ahead in visiting order (in storage order too: the
+     * per-sample dependency chain keeps the core from running far enough
+     * ahead for the hardware prefetcher alone).  Measured on 1M x 100:
+     * storage order is best with 4 rows into L1, random orders with 8 rows
+     * into L2. */
     const int prefetch = 1;
-    /* the L1 truncation is not linear in the update, and a sparse x.x2 would
-     * cost a merge: those fits compute every w.x directly */
-    const int pipelined = !sparse && !use_l1;
-    double pend_wx = 0.0, pend_xx = 0.0;
-    int have_p = 0;
+    const int pf_l1 = P->order == FSGD_ORDER_SEQUENTIAL;
+    const int64_t pf_rows = pf_l1 ? FSGD_PREFETCH_ROWS_SEQ : FSGD_PREFETCH_ROWS_RANDOM;
     int no_improvement = 0;
     double best_obj = INFINITY, best_score = -INFINITY;
     int epoch, n_iter = P->max_iter;
@@ -517,42 +475,23 @@ FSGD_INLINE int FN(fit_one_impl)(const fsgd_data *D, const fsgd_params *P, fsgd_
         double pen_sum = 0.0;
         if (v.track) FN(wv_norms)(&v);
         fsgd_order_epoch(&ord);
-        have_p = 0;
         ord.len_cur = fsgd_order_fill(&ord, ord.cur);
         while (ord.len_cur > 0) {
             ord.len_next = fsgd_order_fill(&ord, ord.next);
             for (int64_t k = 0; k < ord.len_cur; k++) {
                 if (prefetch) {
-                    int64_t ahead = k + FSGD_PREFETCH_ROWS;
-                    if (ahead < ord.len_cur) FN(prefetch_row)(D, ord.cur[ahead], sparse);
+                    int64_t ahead = k + pf_rows;
+                    if (ahead < ord.len_cur) FN(prefetch_row)(D, ord.cur[ahead], sparse, pf_l1);
                     else if (ahead - ord.len_cur < ord.len_next)
-                        FN(prefetch_row)(D, ord.next[ahead - ord.len_cur], sparse);
+                        FN(prefetch_row)(D, ord.next[ahead - ord.len_cur], sparse, pf_l1);
                 }
                 const int64_t r = ord.cur[k];
                 FN(fsgd_row) row = FN(get_row)(D, r, sparse);
                 const double y = FN(target)(D, r, pos, neg);
-                double xx = 0.0, wx;
-                if (pipelined && have_p) {
-                    wx = pend_wx;
-                    xx = pend_xx;
-                } else {
-                    wx = sparse ? FN(dot)(v.w, row.x, row.ind, row.nnz, sparse)
-                                : FN(dot_dense_xx)(v.w, row.x, row.nnz, &xx);
-                    wx *= v.wscale;  /* w.x of the true weights */
-                }
-                /* pipelining: the next row's w.x is taken now, before this
-                 * sample's update is known, and corrected afterwards:
-                 * (c w + u x).x2 = c w.x2 + u x.x2 */
-                double nx_wx = 0.0, nx_xx2 = 0.0, nx_xx = 0.0;
-                int has_next = 0;
-                if (pipelined) {
-                    has_next = k + 1 < ord.len_cur || ord.len_next > 0;
-                    if (has_next) {
-                        int64_t r2 = k + 1 < ord.len_cur ? ord.cur[k + 1] : ord.next[0];
-                        const REAL *x2 = (const REAL *)D->X + r2 * d;
-                        nx_wx = FN(dot3)(v.w, row.x, x2, d, &nx_xx2, &nx_xx) * v.wscale;
-                    }
-                }
+                double xx = 0.0;
+                double wx = sparse ? FN(dot)(v.w, row.x, row.ind, row.nnz, sparse)
+                                   : FN(dot_dense_xx)(v.w, row.x, row.nnz, &xx);
+                wx *= v.wscale;  /* w.x of the true weights */
                 const double p = wx + intercept;
                 /* an infinite or NaN prediction is divergence even when the
                  * clipped derivative would keep the weights finite */
@@ -572,13 +511,7 @@ FSGD_INLINE int FN(fit_one_impl)(const fsgd_data *D, const fsgd_params *P, fsgd_
                     double sq = sparse ? FN(sqnorm_row)(row.x, row.nnz) : xx;
                     double lv = loss_value(L, lparam, y, p);
                     if (lr == FSGD_LR_PA1) {
-                        if (sq == 0.0) {
-                            /* skipped, as scikit-learn does: nothing changes */
-                            pend_wx = nx_wx;
-                            pend_xx = nx_xx;
-                            have_p = has_next;
-                            continue;
-                        }
+                        if (sq == 0.0) continue;  /* skipped, as scikit-learn does */
                         update = lv / sq;
                         if (update > eta0) update = eta0;
                     } else {
@@ -597,7 +530,6 @@ FSGD_INLINE int FN(fit_one_impl)(const fsgd_data *D, const fsgd_params *P, fsgd_
                     if (c < 0.0) c = 0.0;
                     FN(wv_scale)(&v, c);
                     wx *= c;
-                    nx_wx *= c;
                 }
                 if (update != 0.0) {
                     FN(wv_add)(&v, row.x, row.ind, row.nnz, update, sparse);
@@ -606,11 +538,7 @@ FSGD_INLINE int FN(fit_one_impl)(const fsgd_data *D, const fsgd_params *P, fsgd_
                         v.sq_norm = sq > 0.0 ? sq : 0.0;
                     }
                     if (P->fit_intercept) intercept += update * P->intercept_decay;
-                    nx_wx += update * nx_xx2;
                 }
-                pend_wx = nx_wx;
-                pend_xx = nx_xx;
-                have_p = has_next;
                 if (P->average > 0 && (double)P->average <= t) {
                     double num_iter = t - (double)P->average + 1.0;
                     FN(wv_add_average)(&v, row.x, row.ind, row.nnz, update, num_iter, sparse);
