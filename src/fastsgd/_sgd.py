@@ -219,6 +219,66 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
         validation_mask[idx_val] = 1
         return validation_mask
 
+    def _start_params(self, K, n_features, dtype, coef_init, intercept_init):
+        """Working copies of the parameters a fit starts from, as K rows.
+
+        ``coef_init`` is _CONTINUE (carry on from the fitted state: plain and
+        averaged weights), None (zeros) or the user's initial coefficients.
+        The estimator itself is untouched until the fit succeeds.
+        """
+        if coef_init is _CONTINUE:
+            plain_coef = self._standard_coef if self.average else self.coef_
+            plain_intercept = self._standard_intercept if self.average else self.intercept_
+            coef = np.array(plain_coef, dtype=dtype, order="C").reshape(K, n_features)
+            intercept = np.array(plain_intercept, dtype=np.float64).reshape(K)
+            if self.average:
+                avg_coef = np.array(self._average_coef, dtype=dtype, order="C").reshape(K, n_features)
+                avg_intercept = np.array(self._average_intercept, dtype=np.float64).reshape(K)
+            else:
+                avg_coef, avg_intercept = None, np.zeros(K)
+            return coef, intercept, avg_coef, avg_intercept
+        if coef_init is None:
+            coef = np.zeros((K, n_features), dtype=dtype)
+        else:
+            coef = np.array(coef_init, dtype=dtype, order="C")
+            if K == 1:
+                coef = coef.ravel()
+                if coef.shape != (n_features,):
+                    raise ValueError("Provided coef_init does not match dataset.")
+            elif coef.shape != (K, n_features):
+                raise ValueError("Provided ``coef_`` does not match dataset. ")
+            coef = coef.reshape(K, n_features)
+        if intercept_init is None:
+            intercept = np.zeros(K)
+        else:
+            intercept = np.array(intercept_init, dtype=dtype)
+            if intercept.shape not in (((1,), ()) if K == 1 else ((K,),)):
+                raise ValueError("Provided intercept_init does not match dataset.")
+            intercept = intercept.astype(np.float64).reshape(K)
+        avg_coef = np.zeros((K, n_features), dtype=dtype) if self.average else None
+        return coef, intercept, avg_coef, np.zeros(K)
+
+    def _publish(self, coef, intercept, avg_coef, avg_intercept, t_, n_iter_, loss_curve, shape):
+        """Sets the fitted attributes (coef_ of the given shape) after a successful fit."""
+        dtype = coef.dtype
+        self.t_ = t_
+        self.n_iter_ = n_iter_
+        self.loss_curve_ = loss_curve[0, :n_iter_] if loss_curve.shape[0] == 1 else loss_curve[:, :n_iter_]
+        coef = coef.reshape(shape)
+        intercept = intercept.astype(dtype)
+        if self.average:
+            self._standard_coef = coef
+            self._standard_intercept = intercept
+            self._average_coef = avg_coef.reshape(shape)
+            self._average_intercept = avg_intercept.astype(dtype)
+            # as scikit-learn: the averaged weights once averaging has started
+            use_average = self.average <= t_ - 1
+            self.coef_ = self._average_coef if use_average else self._standard_coef
+            self.intercept_ = self._average_intercept if use_average else self._standard_intercept
+        else:
+            self.coef_ = coef
+            self.intercept_ = intercept
+
     def _run_engine(
         self,
         X,
@@ -579,44 +639,9 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
         dtype = X.dtype
         K = 1 if n_classes == 2 else n_classes
 
-        # parameters to start from (working copies: the estimator is untouched
-        # until the fit succeeds)
-        if coef_init is _CONTINUE:
-            if self.average:
-                coef = np.array(self._standard_coef, dtype=dtype, order="C").reshape(K, n_features)
-                intercept = np.array(self._standard_intercept, dtype=np.float64).reshape(K)
-                avg_coef = np.array(self._average_coef, dtype=dtype, order="C").reshape(K, n_features)
-                avg_intercept = np.array(self._average_intercept, dtype=np.float64).reshape(K)
-            else:
-                coef = np.array(self.coef_, dtype=dtype, order="C").reshape(K, n_features)
-                intercept = np.array(self.intercept_, dtype=np.float64).reshape(K)
-                avg_coef, avg_intercept = None, np.zeros(K)
-        else:
-            if coef_init is not None:
-                coef = np.array(coef_init, dtype=dtype, order="C")
-                if K == 1:
-                    coef = coef.ravel()
-                    if coef.shape != (n_features,):
-                        raise ValueError("Provided coef_init does not match dataset.")
-                elif coef.shape != (n_classes, n_features):
-                    raise ValueError("Provided ``coef_`` does not match dataset. ")
-                coef = coef.reshape(K, n_features)
-            else:
-                coef = np.zeros((K, n_features), dtype=dtype)
-            if intercept_init is not None:
-                intercept = np.array(intercept_init, dtype=dtype)
-                if K == 1 and intercept.shape not in ((1,), ()):
-                    raise ValueError("Provided intercept_init does not match dataset.")
-                if K > 1 and intercept.shape != (n_classes,):
-                    raise ValueError("Provided intercept_init does not match dataset.")
-                intercept = intercept.astype(np.float64).reshape(K)
-            else:
-                intercept = np.zeros(K)
-            if self.average:
-                avg_coef = np.zeros((K, n_features), dtype=dtype)
-                avg_intercept = np.zeros(K)
-            else:
-                avg_coef, avg_intercept = None, np.zeros(K)
+        coef, intercept, avg_coef, avg_intercept = self._start_params(
+            K, n_features, dtype, coef_init, intercept_init
+        )
 
         # seeds and validation split, drawn in scikit-learn's order
         if K == 1:
@@ -660,27 +685,9 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
         n_iter_ = int(n_iter.max())
         t_ = state["t_"] + n_iter_ * n_samples
 
-        # publish
         self.classes_ = state["classes_"]
         self._expanded_class_weight = expanded_cw
-        self.t_ = t_
-        self.n_iter_ = n_iter_
-        self.loss_curve_ = loss_curve[0, :n_iter_] if K == 1 else loss_curve[:, :n_iter_]
-        intercept_out = intercept.astype(dtype)
-        if self.average:
-            self._standard_coef = coef if K > 1 else coef.reshape(1, -1)
-            self._standard_intercept = intercept_out
-            self._average_coef = avg_coef
-            self._average_intercept = avg_intercept.astype(dtype)
-            if self.average <= t_ - 1:
-                self.coef_ = self._average_coef
-                self.intercept_ = self._average_intercept
-            else:
-                self.coef_ = self._standard_coef
-                self.intercept_ = self._standard_intercept
-        else:
-            self.coef_ = coef
-            self.intercept_ = intercept_out
+        self._publish(coef, intercept, avg_coef, avg_intercept, t_, n_iter_, loss_curve, (K, n_features))
 
     # ------------------------------------------------------------------
     def _check_proba(self):
@@ -865,36 +872,9 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         y = np.ascontiguousarray(y, dtype=dtype).astype(np.float64)
         unit_weights = sample_weight is None
         sample_weight = _check_sample_weight(sample_weight, X, dtype=dtype)
-        if coef_init is _CONTINUE:
-            if self.average:
-                coef = np.array(self._standard_coef, dtype=dtype).reshape(1, n_features)
-                intercept = np.array(self._standard_intercept, dtype=np.float64).reshape(1)
-                avg_coef = np.array(self._average_coef, dtype=dtype).reshape(1, n_features)
-                avg_intercept = np.array(self._average_intercept, dtype=np.float64).reshape(1)
-            else:
-                coef = np.array(self.coef_, dtype=dtype).reshape(1, n_features)
-                intercept = np.array(self.intercept_, dtype=np.float64).reshape(1)
-                avg_coef, avg_intercept = None, np.zeros(1)
-        else:
-            if coef_init is not None:
-                coef = np.array(coef_init, dtype=dtype, order="C").ravel()
-                if coef.shape != (n_features,):
-                    raise ValueError("Provided coef_init does not match dataset.")
-                coef = coef.reshape(1, n_features)
-            else:
-                coef = np.zeros((1, n_features), dtype=dtype)
-            if intercept_init is not None:
-                intercept = np.array(intercept_init, dtype=dtype)
-                if intercept.shape not in ((1,), ()):
-                    raise ValueError("Provided intercept_init does not match dataset.")
-                intercept = intercept.astype(np.float64).reshape(1)
-            else:
-                intercept = np.zeros(1)
-            if self.average:
-                avg_coef = np.zeros((1, n_features), dtype=dtype)
-                avg_intercept = np.zeros(1)
-            else:
-                avg_coef, avg_intercept = None, np.zeros(1)
+        coef, intercept, avg_coef, avg_intercept = self._start_params(
+            1, n_features, dtype, coef_init, intercept_init
+        )
 
         # validation split, then seeds, in scikit-learn's order
         validation_mask = self._make_validation_split(y, sample_weight > 0)
@@ -924,25 +904,7 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         n_iter_ = int(n_iter[0])
         t_ = t_start + n_iter_ * n_samples
 
-        self.t_ = t_
-        self.n_iter_ = n_iter_
-        self.loss_curve_ = loss_curve[0, :n_iter_]
-        coef = coef.reshape(n_features)
-        intercept_out = intercept.astype(dtype)
-        if self.average:
-            self._standard_coef = coef
-            self._standard_intercept = intercept_out
-            self._average_coef = avg_coef.reshape(n_features)
-            self._average_intercept = avg_intercept.astype(dtype)
-            if self.average <= t_ - 1:
-                self.coef_ = self._average_coef
-                self.intercept_ = self._average_intercept
-            else:
-                self.coef_ = self._standard_coef
-                self.intercept_ = self._standard_intercept
-        else:
-            self.coef_ = coef
-            self.intercept_ = intercept_out
+        self._publish(coef, intercept, avg_coef, avg_intercept, t_, n_iter_, loss_curve, (n_features,))
 
     def _decision_function(self, X):
         check_is_fitted(self)
