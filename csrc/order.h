@@ -38,7 +38,7 @@
 #include "fastsgd.h"
 
 #ifndef FSGD_CHUNK_BYTES
-#define FSGD_CHUNK_BYTES (32 * 1024)
+#define FSGD_CHUNK_BYTES (64 * 1024)
 #endif
 #ifndef FSGD_STREAMS
 #define FSGD_STREAMS 256
