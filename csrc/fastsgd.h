@@ -133,6 +133,10 @@ int fsgd_fit(const fsgd_data *data, const fsgd_params *params,
 double fsgd_loss_value(int loss, double param, double y, double p);
 double fsgd_loss_dloss(int loss, double param, double y, double p);
 
+/* Which build of the epoch loops this CPU runs ("x86-64-v4", "x86-64-v3",
+ * "baseline"). */
+const char *fsgd_kernels_name(void);
+
 /* Whether this build has OpenMP, and the number of threads it would use. */
 int fsgd_openmp_enabled(void);
 int fsgd_max_threads(void);

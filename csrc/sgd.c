@@ -1,80 +1,60 @@
 /*
- * fastsgd engine: instantiates the per-dtype engine and runs the binary
- * problems of a fit (one-vs-rest) across OpenMP threads.
+ * fastsgd engine driver: picks the build of the epoch loops for this CPU and
+ * runs the binary problems of a fit (one-vs-rest) across OpenMP threads.
  */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
 #include "fastsgd.h"
+#include "kernels.h"
 #include "losses.h"
-#include "order.h"
 
-/* Portable SIMD: the epoch loops are compiled for x86-64-v4 (AVX-512),
- * x86-64-v3 (AVX2 + FMA) and the baseline, and the loader picks the best one
- * the CPU has (GCC function multi-versioning through ifunc).  Elsewhere the
- * baseline build relies on auto-vectorisation alone. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
-    !defined(FSGD_NO_MULTIVERSION)
-#define FSGD_MULTIVERSION __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define FSGD_MULTIVERSION
-#endif
-
-static double fsgd_now(void)
+/* Runtime dispatch: the best build of sgd_kernels.c this CPU can run.  The
+ * environment variable FASTSGD_KERNELS ("baseline", "x86-64-v3") caps the
+ * choice, so that tests can run every build the machine supports. */
+static fsgd_fit_problem_fn fsgd_pick_kernels(void)
 {
-#ifdef _OPENMP
-    return omp_get_wtime();
-#else
-    struct timespec ts;
-    timespec_get(&ts, TIME_UTC);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    const char *cap = getenv("FASTSGD_KERNELS");
+    int max_level = 4;
+    if (cap && strcmp(cap, "baseline") == 0) max_level = 0;
+    else if (cap && strcmp(cap, "x86-64-v3") == 0) max_level = 3;
+    (void)max_level;
+#if defined(FSGD_HAVE_V4) && (defined(__GNUC__) || defined(__clang__))
+    if (max_level >= 4 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw"))
+        return fsgd_fit_problem_v4;
 #endif
+#if defined(FSGD_HAVE_V3) && (defined(__GNUC__) || defined(__clang__))
+    if (max_level >= 3 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+        __builtin_cpu_supports("bmi2"))
+        return fsgd_fit_problem_v3;
+#endif
+    return fsgd_fit_problem_base;
 }
 
-#if defined(__GNUC__)
-typedef double fsgd_v8d __attribute__((vector_size(64)));
-typedef float fsgd_v8f __attribute__((vector_size(32)));
-
-static inline __attribute__((always_inline)) double fsgd_hsum8(fsgd_v8d a)
+const char *fsgd_kernels_name(void)
 {
-    return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
-}
+    fsgd_fit_problem_fn f = fsgd_pick_kernels();
+#ifdef FSGD_HAVE_V4
+    if (f == fsgd_fit_problem_v4) return "x86-64-v4";
 #endif
-
-#define REAL double
-#define SFX 64
-#include "sgd_impl.h"
-#undef REAL
-#undef SFX
-
-#define REAL float
-#define SFX 32
-#include "sgd_impl.h"
-#undef REAL
-#undef SFX
-
-static int fsgd_fit_problem(const fsgd_data *data, const fsgd_params *params, fsgd_problem *prob,
-                            int index, fsgd_progress_fn progress, void *ctx)
-{
-    int loss = params->loss;
-    int sparse = data->is_csr ? 1 : 0;
-    if (loss < 0 || loss >= FSGD_N_LOSSES) return FSGD_NO_MEMORY;
-    if (data->is_float32)
-        return fit_one_table32[sparse][loss](data, params, prob, index, progress, ctx);
-    return fit_one_table64[sparse][loss](data, params, prob, index, progress, ctx);
+#ifdef FSGD_HAVE_V3
+    if (f == fsgd_fit_problem_v3) return "x86-64-v3";
+#endif
+    return "baseline";
 }
 
 int fsgd_fit(const fsgd_data *data, const fsgd_params *params, fsgd_problem *problems,
              int n_problems, int n_threads, fsgd_progress_fn progress, void *progress_ctx)
 {
     int k;
+    const fsgd_fit_problem_fn fit_problem = fsgd_pick_kernels();
     if (n_threads < 1) n_threads = 1;
     if (n_threads > n_problems) n_threads = n_problems;
     /* Each problem is independent and sequential inside, so the result does
@@ -83,7 +63,7 @@ int fsgd_fit(const fsgd_data *data, const fsgd_params *params, fsgd_problem *pro
 #pragma omp parallel for schedule(dynamic, 1) num_threads(n_threads) if (n_threads > 1)
 #endif
     for (k = 0; k < n_problems; k++)
-        fsgd_fit_problem(data, params, &problems[k], k, progress, progress_ctx);
+        fit_problem(data, params, &problems[k], k, progress, progress_ctx);
     for (k = 0; k < n_problems; k++)
         if (problems[k].status != FSGD_OK) return problems[k].status;
     return FSGD_OK;

@@ -37,32 +37,34 @@ typedef struct {
 } FN(fsgd_wv);
 
 /* Dense dot products accumulate in double in two independent vector partial
- * sums of eight lanes each, so the loop is limited by loads and FMAs rather
+ * sums of FSGD_VL lanes each, so the loop is limited by loads and FMAs rather
  * than by the latency of one chain of additions.  GCC/Clang vector
- * extensions compile to whatever SIMD width the function is built for
- * (one zmm, two ymm or four xmm registers per vector). */
+ * extensions compile to whatever SIMD width the function is built for; the
+ * vectors are 32 bytes of doubles (one ymm register with AVX2/AVX-512, two
+ * xmm with SSE2): 64-byte vectors were lowered badly for AVX2 (twice the
+ * epoch time). */
 #if defined(__GNUC__)
-/* 8 values of X's dtype, widened to double */
-FSGD_INLINE fsgd_v8d FN(load8)(const REAL *p)
+/* FSGD_VL values of X's dtype, widened to double */
+FSGD_INLINE fsgd_vd FN(loadv)(const REAL *p)
 {
-    FSGD_CAT(fsgd_v8, FSGD_VSFX) v;
+    FSGD_CAT(fsgd_v, FSGD_VSFX) v;
     memcpy(&v, p, sizeof(v));
-    return __builtin_convertvector(v, fsgd_v8d);
+    return __builtin_convertvector(v, fsgd_vd);
 }
 
 FSGD_INLINE double FN(dot_dense)(const REAL *w, const REAL *x, int64_t n)
 {
-    fsgd_v8d a0 = {0}, a1 = {0};
+    fsgd_vd a0 = {0}, a1 = {0};
     int64_t j = 0;
-    for (; j + 16 <= n; j += 16) {
-        a0 += FN(load8)(w + j) * FN(load8)(x + j);
-        a1 += FN(load8)(w + j + 8) * FN(load8)(x + j + 8);
+    for (; j + 2 * FSGD_VL <= n; j += 2 * FSGD_VL) {
+        a0 += FN(loadv)(w + j) * FN(loadv)(x + j);
+        a1 += FN(loadv)(w + j + FSGD_VL) * FN(loadv)(x + j + FSGD_VL);
     }
-    if (j + 8 <= n) {
-        a0 += FN(load8)(w + j) * FN(load8)(x + j);
-        j += 8;
+    if (j + FSGD_VL <= n) {
+        a0 += FN(loadv)(w + j) * FN(loadv)(x + j);
+        j += FSGD_VL;
     }
-    double r = fsgd_hsum8(a0 + a1);
+    double r = fsgd_hsum(a0 + a1);
     for (; j < n; j++) r += (double)w[j] * (double)x[j];
     return r;
 }
@@ -70,22 +72,22 @@ FSGD_INLINE double FN(dot_dense)(const REAL *w, const REAL *x, int64_t n)
 /* w.x and x.x in one pass over x. */
 FSGD_INLINE double FN(dot_dense_xx)(const REAL *w, const REAL *x, int64_t n, double *xx)
 {
-    fsgd_v8d a0 = {0}, a1 = {0}, q0 = {0}, q1 = {0};
+    fsgd_vd a0 = {0}, a1 = {0}, q0 = {0}, q1 = {0};
     int64_t j = 0;
-    for (; j + 16 <= n; j += 16) {
-        fsgd_v8d x0 = FN(load8)(x + j), x1 = FN(load8)(x + j + 8);
-        a0 += FN(load8)(w + j) * x0;
-        a1 += FN(load8)(w + j + 8) * x1;
+    for (; j + 2 * FSGD_VL <= n; j += 2 * FSGD_VL) {
+        fsgd_vd x0 = FN(loadv)(x + j), x1 = FN(loadv)(x + j + FSGD_VL);
+        a0 += FN(loadv)(w + j) * x0;
+        a1 += FN(loadv)(w + j + FSGD_VL) * x1;
         q0 += x0 * x0;
         q1 += x1 * x1;
     }
-    if (j + 8 <= n) {
-        fsgd_v8d x0 = FN(load8)(x + j);
-        a0 += FN(load8)(w + j) * x0;
+    if (j + FSGD_VL <= n) {
+        fsgd_vd x0 = FN(loadv)(x + j);
+        a0 += FN(loadv)(w + j) * x0;
         q0 += x0 * x0;
-        j += 8;
+        j += FSGD_VL;
     }
-    double r = fsgd_hsum8(a0 + a1), rq = fsgd_hsum8(q0 + q1);
+    double r = fsgd_hsum(a0 + a1), rq = fsgd_hsum(q0 + q1);
     for (; j < n; j++) {
         double xv = (double)x[j];
         r += (double)w[j] * xv;
@@ -97,19 +99,19 @@ FSGD_INLINE double FN(dot_dense_xx)(const REAL *w, const REAL *x, int64_t n, dou
 
 FSGD_INLINE double FN(sqnorm_row)(const REAL *x, int64_t n)
 {
-    fsgd_v8d q0 = {0}, q1 = {0};
+    fsgd_vd q0 = {0}, q1 = {0};
     int64_t j = 0;
-    for (; j + 16 <= n; j += 16) {
-        fsgd_v8d x0 = FN(load8)(x + j), x1 = FN(load8)(x + j + 8);
+    for (; j + 2 * FSGD_VL <= n; j += 2 * FSGD_VL) {
+        fsgd_vd x0 = FN(loadv)(x + j), x1 = FN(loadv)(x + j + FSGD_VL);
         q0 += x0 * x0;
         q1 += x1 * x1;
     }
-    if (j + 8 <= n) {
-        fsgd_v8d x0 = FN(load8)(x + j);
+    if (j + FSGD_VL <= n) {
+        fsgd_vd x0 = FN(loadv)(x + j);
         q0 += x0 * x0;
-        j += 8;
+        j += FSGD_VL;
     }
-    double rq = fsgd_hsum8(q0 + q1);
+    double rq = fsgd_hsum(q0 + q1);
     for (; j < n; j++) rq += (double)x[j] * (double)x[j];
     return rq;
 }
@@ -120,9 +122,9 @@ FSGD_INLINE double FN(sqnorm_row)(const REAL *x, int64_t n)
 FSGD_INLINE void FN(axpy_dense)(REAL *w, const REAL *x, int64_t n, double c)
 {
     int64_t j = 0;
-    for (; j + 8 <= n; j += 8) {
-        fsgd_v8d r = FN(load8)(w + j) + FN(load8)(x + j) * c;
-        FSGD_CAT(fsgd_v8, FSGD_VSFX) o = __builtin_convertvector(r, FSGD_CAT(fsgd_v8, FSGD_VSFX));
+    for (; j + FSGD_VL <= n; j += FSGD_VL) {
+        fsgd_vd r = FN(loadv)(w + j) + FN(loadv)(x + j) * c;
+        FSGD_CAT(fsgd_v, FSGD_VSFX) o = __builtin_convertvector(r, FSGD_CAT(fsgd_v, FSGD_VSFX));
         memcpy(w + j, &o, sizeof(o));
     }
     for (; j < n; j++) w[j] = (REAL)((double)w[j] + (double)x[j] * c);
@@ -630,13 +632,13 @@ done:
  * constants inside each, so the compiler removes every per-sample branch on
  * them. */
 #define FSGD_SPECIALISE(L)                                                                      \
-    FSGD_MULTIVERSION static int FN(FSGD_CAT(fit_one_dense_, L))(const fsgd_data *D, const fsgd_params *P,         \
+    static int FN(FSGD_CAT(fit_one_dense_, L))(const fsgd_data *D, const fsgd_params *P,         \
                                                fsgd_problem *pr, int i, fsgd_progress_fn f,      \
                                                void *c)                                          \
     {                                                                                            \
         return FN(fit_one_impl)(D, P, pr, i, f, c, L, 0);                                        \
     }                                                                                            \
-    FSGD_MULTIVERSION static int FN(FSGD_CAT(fit_one_csr_, L))(const fsgd_data *D, const fsgd_params *P,           \
+    static int FN(FSGD_CAT(fit_one_csr_, L))(const fsgd_data *D, const fsgd_params *P,           \
                                              fsgd_problem *pr, int i, fsgd_progress_fn f,        \
                                              void *c)                                            \
     {                                                                                            \

@@ -81,6 +81,7 @@ cdef extern from "fastsgd.h" nogil:
     double fsgd_loss_dloss(int loss, double param, double y, double p)
     int fsgd_openmp_enabled()
     int fsgd_max_threads()
+    const char *fsgd_kernels_name()
 
 
 STATUS_OK = 0
@@ -268,3 +269,8 @@ def openmp_enabled():
 def omp_max_threads():
     """omp_get_max_threads() of the engine's OpenMP runtime (1 without OpenMP)."""
     return fsgd_max_threads()
+
+
+def kernels_name():
+    """Which build of the epoch loops this CPU runs: "x86-64-v4", "x86-64-v3" or "baseline"."""
+    return fsgd_kernels_name().decode()
