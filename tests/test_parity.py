@@ -19,6 +19,7 @@ import sklearn.linear_model as sk
 from sklearn.exceptions import ConvergenceWarning
 
 import fastsgd
+from helpers import visiting_order
 
 CLF_LOSSES = [
     "hinge",
@@ -394,35 +395,14 @@ def test_full_shuffle_early_stopping(target, random_state, validation_fraction, 
     assert_same_fit(ref, ours)
 
 
-def _visiting_order(est, X):
-    """1-based position at which one epoch visits each row of a one-hot X
-    (squared loss, y = 1, constant eta: w_i moves from 0 to eta when row i is
-    visited, and its running average over the epoch encodes that time)."""
-    n = X.shape[0]
-    eta = 0.5
-    est.set_params(
-        penalty=None,
-        fit_intercept=False,
-        average=True,
-        max_iter=1,
-        tol=None,
-        learning_rate="constant",
-        eta0=eta,
-    )
-    est.fit(X, np.ones(n))
-    pos = n + 1 - np.ravel(est.coef_)[:n] * n / eta
-    np.testing.assert_allclose(pos, np.rint(pos), atol=1e-6)
-    return np.rint(pos).astype(np.int64)
-
-
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
 @pytest.mark.parametrize("n", [2, 7, 300])
 @pytest.mark.parametrize("random_state", [0, 1, 123456])
 def test_full_shuffle_visits_rows_in_sklearn_order(random_state, n, sparse):
     X = np.eye(n)
     X = sp.csr_matrix(X) if sparse else X
-    ref = _visiting_order(sk.SGDRegressor(random_state=random_state), X)
-    ours = _visiting_order(fastsgd.SGDRegressor(random_state=random_state, shuffle_mode="full"), X)
+    ref = visiting_order(sk.SGDRegressor(random_state=random_state), X)
+    ours = visiting_order(fastsgd.SGDRegressor(random_state=random_state, shuffle_mode="full"), X)
     np.testing.assert_array_equal(np.sort(ref), np.arange(1, n + 1))
     np.testing.assert_array_equal(ours, ref)
 

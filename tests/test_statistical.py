@@ -20,6 +20,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils import compute_class_weight
 
 import fastsgd
+from helpers import visiting_order
 
 
 def log_objective(est, X, y):
@@ -161,31 +162,6 @@ def _onehot_csr(n, pad):
     vals = np.column_stack([np.ones(n)] + [np.zeros(n)] * pad).ravel()
     indptr = np.arange(0, n * (pad + 1) + 1, pad + 1)
     return sp.csr_matrix((vals, cols, indptr), shape=(n, n + pad))
-
-
-def visiting_order(est, X):
-    """1-based position at which one epoch visits each row of a one-hot X.
-
-    Squared loss, y = 1, constant eta, no penalty/intercept: row i moves only
-    w_i, from 0 to eta, when it is visited; the running average of w_i over
-    the epoch is then eta * (n - pos_i + 1) / n, which gives pos_i exactly.
-    """
-    n = X.shape[0]
-    eta = 0.5
-    est.set_params(
-        penalty=None,
-        fit_intercept=False,
-        average=True,
-        max_iter=1,
-        tol=None,
-        learning_rate="constant",
-        eta0=eta,
-    )
-    est.fit(X, np.ones(n))
-    avg = np.ravel(est.coef_)[:n]
-    pos = n + 1 - avg * n / eta
-    np.testing.assert_allclose(pos, np.rint(pos), atol=1e-6)
-    return np.rint(pos).astype(np.int64)
 
 
 @pytest.mark.parametrize("n, pad", [(60, 3), (150, 2), (1000, 2), (5000, 2), (50000, 2), (3000, 40)])
