@@ -463,7 +463,6 @@ FSGD_INLINE int FN(fit_one_impl)(const fsgd_data *D, const fsgd_params *P, fsgd_
      * ahead for the hardware prefetcher alone).  Measured on 1M x 100:
      * storage order is best with 4 rows into L1, random orders with 8 rows
      * into L2. */
-    const int prefetch = 1;
     const int pf_l1 = P->order == FSGD_ORDER_SEQUENTIAL;
     const int64_t pf_rows = pf_l1 ? FSGD_PREFETCH_ROWS_SEQ : FSGD_PREFETCH_ROWS_RANDOM;
     int no_improvement = 0;
@@ -481,7 +480,7 @@ FSGD_INLINE int FN(fit_one_impl)(const fsgd_data *D, const fsgd_params *P, fsgd_
         while (ord.len_cur > 0) {
             ord.len_next = fsgd_order_fill(&ord, ord.next);
             for (int64_t k = 0; k < ord.len_cur; k++) {
-                if (prefetch) {
+                {
                     int64_t ahead = k + pf_rows;
                     if (ahead < ord.len_cur) FN(prefetch_row)(D, ord.cur[ahead], sparse, pf_l1);
                     else if (ahead - ord.len_cur < ord.len_next)

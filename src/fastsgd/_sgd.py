@@ -105,28 +105,23 @@ def _as_engine_csr(X):
     return data, indices, indptr
 
 
-class _VerbosePrinter:
-    """Prints one line per epoch (verbose > 0), like scikit-learn's SGD."""
-
-    def __init__(self, n_samples):
-        self.n_samples = n_samples
-
-    def __call__(self, info):
-        line = (
-            "-- Epoch %d\nNorm: %.2f, NNZs: %d, Bias: %.6f, T: %d, Avg. loss: %f"
-            % (
-                info["epoch"],
-                info["norm"],
-                info["nnz"],
-                info["intercept"],
-                info["t"],
-                info["objective"],
-            )
+def _print_epoch(info):
+    """Prints one epoch's report (verbose > 0), like scikit-learn's SGD."""
+    line = (
+        "-- Epoch %d\nNorm: %.2f, NNZs: %d, Bias: %.6f, T: %d, Avg. loss: %f"
+        % (
+            info["epoch"],
+            info["norm"],
+            info["nnz"],
+            info["intercept"],
+            info["t"],
+            info["objective"],
         )
-        if info["score"] == info["score"]:  # not NaN: early stopping
-            line += ", Validation score: %f" % info["score"]
-        print(line)
-        print("Total training time: %.2f seconds." % info["seconds"], flush=True)
+    )
+    if info["score"] == info["score"]:  # not NaN: early stopping
+        line += ", Validation score: %f" % info["score"]
+    print(line)
+    print("Total training time: %.2f seconds." % info["seconds"], flush=True)
 
 
 class _BaseSGD(SparseCoefMixin, BaseEstimator):
@@ -194,7 +189,7 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
                 FutureWarning,
             )
 
-    def _make_validation_split(self, y, sample_mask):
+    def _make_validation_split(self, y, sample_weight):
         """Boolean mask of the validation rows (all False without early stopping)."""
         n_samples = y.shape[0]
         validation_mask = np.zeros(n_samples, dtype=np.uint8)
@@ -203,7 +198,7 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
         splitter = StratifiedShuffleSplit if is_classifier(self) else ShuffleSplit
         cv = splitter(test_size=self.validation_fraction, random_state=self.random_state)
         idx_train, idx_val = next(cv.split(np.zeros(shape=(n_samples, 1)), y))
-        if not np.any(sample_mask[idx_val]):
+        if not np.any(sample_weight[idx_val] > 0):
             raise ValueError(
                 "The sample weights for validation set are all zero, consider using a"
                 " different random state."
@@ -349,7 +344,7 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
         failed_epoch = np.zeros(K, dtype=np.int32)
         sw = None if sample_weight is None else np.ascontiguousarray(sample_weight, dtype=np.float64)
         mask = validation_mask if self.early_stopping else None
-        progress = _VerbosePrinter(X.shape[0]) if self.verbose else None
+        progress = _print_epoch if self.verbose else None
         ret = _engine.fit(
             data,
             indices,
@@ -648,12 +643,12 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
             rs = check_random_state(self.random_state)
             rs.randint(1, np.iinfo(np.int32).max)  # scikit-learn's dataset seed (unused)
             y_split = np.where(y_code == 1, 1, 0)
-            validation_mask = self._make_validation_split(y_split, sample_weight > 0)
+            validation_mask = self._make_validation_split(y_split, sample_weight)
             seeds = [rs.randint(MAX_INT)]
             positive = [1]
             weight_pos, weight_neg = [expanded_cw[1]], [expanded_cw[0]]
         else:
-            validation_mask = self._make_validation_split(y, sample_weight > 0)
+            validation_mask = self._make_validation_split(y, sample_weight)
             rs = check_random_state(self.random_state)
             seeds = []
             for s in rs.randint(MAX_INT, size=n_classes):
@@ -877,7 +872,7 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         )
 
         # validation split, then seeds, in scikit-learn's order
-        validation_mask = self._make_validation_split(y, sample_weight > 0)
+        validation_mask = self._make_validation_split(y, sample_weight)
         rs = check_random_state(self.random_state)
         seed = rs.randint(0, MAX_INT)
         rs.randint(1, np.iinfo(np.int32).max)  # scikit-learn's dataset seed (unused)
