@@ -31,14 +31,22 @@ enum fsgd_loss {
     FSGD_LOSS_HUBER = 5,              /* param: delta (epsilon) */
     FSGD_LOSS_EPS_INSENSITIVE = 6,    /* param: epsilon */
     FSGD_LOSS_SQ_EPS_INSENSITIVE = 7, /* param: epsilon */
-    FSGD_N_LOSSES = 8
+    FSGD_N_LOSSES = 8,
+    FSGD_LOSS_SOFTMAX = 8             /* multinomial cross-entropy (batch engine only) */
 };
 
 enum fsgd_penalty { FSGD_PEN_NONE = 0, FSGD_PEN_L1 = 1, FSGD_PEN_L2 = 2, FSGD_PEN_ELASTICNET = 3 };
 
 enum fsgd_lr {
     FSGD_LR_CONSTANT = 1, FSGD_LR_OPTIMAL = 2, FSGD_LR_INVSCALING = 3,
-    FSGD_LR_ADAPTIVE = 4, FSGD_LR_PA1 = 5, FSGD_LR_PA2 = 6
+    FSGD_LR_ADAPTIVE = 4, FSGD_LR_PA1 = 5, FSGD_LR_PA2 = 6,
+    /* batch engine only */
+    FSGD_LR_STEP = 7, FSGD_LR_EXPONENTIAL = 8, FSGD_LR_COSINE = 9
+};
+
+enum fsgd_optimizer {
+    FSGD_OPT_SGD = 0, FSGD_OPT_MOMENTUM = 1, FSGD_OPT_NESTEROV = 2, FSGD_OPT_ADAGRAD = 3,
+    FSGD_OPT_RMSPROP = 4, FSGD_OPT_ADADELTA = 5, FSGD_OPT_ADAM = 6, FSGD_OPT_ADAMW = 7
 };
 
 /* Order in which an epoch visits the rows. */
@@ -128,6 +136,40 @@ typedef int (*fsgd_progress_fn)(void *ctx, const fsgd_epoch_info *info);
 int fsgd_fit(const fsgd_data *data, const fsgd_params *params,
              fsgd_problem *problems, int n_problems, int n_threads,
              fsgd_progress_fn progress, void *progress_ctx);
+
+/* ---- The batch engine (mini-batch and full-batch gradient descent) ----
+ * Semantics: docs/batch.md.  All K outputs (one-vs-rest problems or the
+ * rows of a multinomial model) are fitted together from one visiting order. */
+typedef struct {
+    int64_t batch_size;        /* rows per batch (>= n_samples: full batch) */
+    int optimizer;             /* enum fsgd_optimizer */
+    double momentum, beta_1, beta_2, rho, epsilon;
+    double clip_norm;          /* 0: no clipping */
+    int multinomial;           /* loss is FSGD_LOSS_SOFTMAX over the K outputs */
+    double lr_decay, lr_decay_epochs;           /* step, exponential */
+    double restart_epochs, restart_mult, eta_min; /* cosine */
+    double warmup_epochs;
+} fsgd_batch_params;
+
+/* Optimizer state, carried across partial_fit calls (in and out). */
+typedef struct {
+    double *slots;             /* n_slots x K x (n_features + 1) doubles (intercept last) */
+    double n_updates;          /* updates done so far */
+    double epochs;             /* epochs done so far */
+    double n_averaged;         /* averaged updates so far */
+} fsgd_batch_state;
+
+/* Number of state slots the optimizer keeps per coordinate. */
+int fsgd_optimizer_slots(int optimizer);
+
+/* Fit the K = n_problems outputs.  problems[k].coef / avg_coef / intercept /
+ * avg_intercept are read and written; problems[k].weight_pos is the class
+ * weight of class k for a multinomial fit.  The per-output results (n_iter,
+ * status, loss_curve) are filled as fsgd_fit does (a multinomial fit fills
+ * problem 0's).  Bit-identical for any n_threads. */
+int fsgd_fit_batch(const fsgd_data *data, const fsgd_params *params, const fsgd_batch_params *bp,
+                   fsgd_problem *problems, int n_problems, fsgd_batch_state *state, int n_threads,
+                   fsgd_progress_fn progress, void *progress_ctx);
 
 /* Loss value and derivative with respect to the prediction p, for tests. */
 double fsgd_loss_value(int loss, double param, double y, double p);

@@ -8,14 +8,42 @@
 #define FSGD_ISA_CAT(a, b) FSGD_ISA_CAT_(a, b)
 #define FSGD_ISA_NAME(name) FSGD_ISA_CAT(name, FSGD_ISA)
 
+/* ---- per-sample engine: one whole binary problem ---- */
 typedef int (*fsgd_fit_problem_fn)(const fsgd_data *, const fsgd_params *, fsgd_problem *, int,
                                    fsgd_progress_fn, void *);
 
-int fsgd_fit_problem_base(const fsgd_data *, const fsgd_params *, fsgd_problem *, int,
-                          fsgd_progress_fn, void *);
-int fsgd_fit_problem_v3(const fsgd_data *, const fsgd_params *, fsgd_problem *, int,
-                        fsgd_progress_fn, void *);
-int fsgd_fit_problem_v4(const fsgd_data *, const fsgd_params *, fsgd_problem *, int,
-                        fsgd_progress_fn, void *);
+/* ---- batch engine: row kernels called by batch.c ---- */
+typedef struct {
+    const double *W;           /* K x (d + 1) working weights, intercept last */
+    int K;
+    int64_t d;
+    int loss;                  /* 0 .. FSGD_N_LOSSES - 1, or FSGD_LOSS_SOFTMAX */
+    double loss_param;
+    double neg;                /* target of the negative class: 0 (log loss) or -1 */
+    const int32_t *positive;   /* OvR: class code of each output's positive class */
+    const uint8_t *active;     /* OvR: outputs still being fitted */
+    const double *weight_pos;  /* per output (softmax: class weight of class k) */
+    const double *weight_neg;
+    int prefetch_l1;           /* rows come in storage order */
+} fsgd_batch_ctx;
+
+typedef void (*fsgd_batch_chunk_fn)(const fsgd_data *, const fsgd_batch_ctx *, const int64_t *rows,
+                                    int64_t n_rows, double *G, double *loss, double *scratch,
+                                    int *nonfinite);
+typedef void (*fsgd_batch_predict_fn)(const fsgd_data *, const fsgd_batch_ctx *,
+                                      const int64_t *rows, int64_t n_rows, double *P);
+
+typedef struct {
+    fsgd_fit_problem_fn fit_problem;
+    fsgd_batch_chunk_fn (*batch_chunk)(int is_float32, int sparse, int loss);
+    fsgd_batch_predict_fn (*batch_predict)(int is_float32);
+} fsgd_kernel_set;
+
+extern const fsgd_kernel_set fsgd_kernels_base;
+extern const fsgd_kernel_set fsgd_kernels_v3;
+extern const fsgd_kernel_set fsgd_kernels_v4;
+
+/* The build this CPU runs (sgd.c). */
+const fsgd_kernel_set *fsgd_pick_kernels(void);
 
 #endif

@@ -18,7 +18,7 @@
 /* Runtime dispatch: the best build of sgd_kernels.c this CPU can run.  The
  * environment variable FASTSGD_KERNELS ("baseline", "x86-64-v3") caps the
  * choice, so that tests can run every build the machine supports. */
-static fsgd_fit_problem_fn fsgd_pick_kernels(void)
+const fsgd_kernel_set *fsgd_pick_kernels(void)
 {
     const char *cap = getenv("FASTSGD_KERNELS");
     int max_level = 4;
@@ -28,24 +28,24 @@ static fsgd_fit_problem_fn fsgd_pick_kernels(void)
 #if defined(FSGD_HAVE_V4) && (defined(__GNUC__) || defined(__clang__))
     if (max_level >= 4 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw"))
-        return fsgd_fit_problem_v4;
+        return &fsgd_kernels_v4;
 #endif
 #if defined(FSGD_HAVE_V3) && (defined(__GNUC__) || defined(__clang__))
     if (max_level >= 3 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
         __builtin_cpu_supports("bmi2"))
-        return fsgd_fit_problem_v3;
+        return &fsgd_kernels_v3;
 #endif
-    return fsgd_fit_problem_base;
+    return &fsgd_kernels_base;
 }
 
 const char *fsgd_kernels_name(void)
 {
-    fsgd_fit_problem_fn f = fsgd_pick_kernels();
+    const fsgd_kernel_set *k = fsgd_pick_kernels();
 #ifdef FSGD_HAVE_V4
-    if (f == fsgd_fit_problem_v4) return "x86-64-v4";
+    if (k == &fsgd_kernels_v4) return "x86-64-v4";
 #endif
 #ifdef FSGD_HAVE_V3
-    if (f == fsgd_fit_problem_v3) return "x86-64-v3";
+    if (k == &fsgd_kernels_v3) return "x86-64-v3";
 #endif
     return "baseline";
 }
@@ -54,7 +54,7 @@ int fsgd_fit(const fsgd_data *data, const fsgd_params *params, fsgd_problem *pro
              int n_problems, int n_threads, fsgd_progress_fn progress, void *progress_ctx)
 {
     int k;
-    const fsgd_fit_problem_fn fit_problem = fsgd_pick_kernels();
+    const fsgd_fit_problem_fn fit_problem = fsgd_pick_kernels()->fit_problem;
     if (n_threads < 1) n_threads = 1;
     if (n_threads > n_problems) n_threads = n_problems;
     /* Each problem is independent and sequential inside, so the result does

@@ -49,18 +49,19 @@ static inline __attribute__((always_inline)) double fsgd_hsum(fsgd_vd a)
 #define REAL double
 #define SFX 64
 #include "sgd_impl.h"
+#include "batch_impl.h"
 #undef REAL
 #undef SFX
 
 #define REAL float
 #define SFX 32
 #include "sgd_impl.h"
+#include "batch_impl.h"
 #undef REAL
 #undef SFX
 
-int FSGD_ISA_NAME(fsgd_fit_problem)(const fsgd_data *data, const fsgd_params *params,
-                                    fsgd_problem *prob, int index, fsgd_progress_fn progress,
-                                    void *ctx)
+static int fit_problem(const fsgd_data *data, const fsgd_params *params, fsgd_problem *prob,
+                       int index, fsgd_progress_fn progress, void *ctx)
 {
     int loss = params->loss;
     int sparse = data->is_csr ? 1 : 0;
@@ -69,3 +70,16 @@ int FSGD_ISA_NAME(fsgd_fit_problem)(const fsgd_data *data, const fsgd_params *pa
         return fit_one_table32[sparse][loss](data, params, prob, index, progress, ctx);
     return fit_one_table64[sparse][loss](data, params, prob, index, progress, ctx);
 }
+
+static fsgd_batch_chunk_fn batch_chunk(int is_float32, int sparse, int loss)
+{
+    if (loss < 0 || loss > FSGD_LOSS_SOFTMAX) return NULL;
+    return is_float32 ? bchunk_table32[sparse ? 1 : 0][loss] : bchunk_table64[sparse ? 1 : 0][loss];
+}
+
+static fsgd_batch_predict_fn batch_predict(int is_float32)
+{
+    return is_float32 ? bpredict32 : bpredict64;
+}
+
+const fsgd_kernel_set FSGD_ISA_NAME(fsgd_kernels) = {fit_problem, batch_chunk, batch_predict};

@@ -600,8 +600,32 @@ def test_params_superset_of_sklearn_with_same_defaults(ours, theirs):
     assert set(p_theirs) <= set(p_ours), set(p_theirs) - set(p_ours)
     for name, default in p_theirs.items():
         assert p_ours[name] == default, name
-    assert set(p_ours) - set(p_theirs) <= {"shuffle_mode"}
-    assert p_ours["shuffle_mode"] == "block"
+    # the additions (README) default to scikit-learn's behaviour: per-sample
+    # SGD, one-vs-rest, no clipping or warm-up
+    additions = {
+        "shuffle_mode": "block",
+        "batch_size": 1,
+        "optimizer": "sgd",
+        "momentum": 0.9,
+        "beta_1": 0.9,
+        "beta_2": 0.999,
+        "rho": None,
+        "optimizer_epsilon": None,
+        "clip_norm": None,
+        "lr_decay": 0.1,
+        "lr_decay_epochs": 10,
+        "restart_epochs": 10,
+        "restart_mult": 1.0,
+        "eta_min": 0.0,
+        "warmup_epochs": 0.0,
+        "multi_class": "ovr",
+        "n_jobs": None,
+    }
+    extra = set(p_ours) - set(p_theirs)
+    assert extra <= set(additions), extra - set(additions)
+    for name in extra:
+        assert p_ours[name] == additions[name], name
+    assert not ours()._uses_batch_engine()
 
 
 @pytest.mark.parametrize("cls", [fastsgd.SGDClassifier, fastsgd.SGDRegressor])

@@ -74,6 +74,27 @@ cdef extern from "fastsgd.h" nogil:
 
     ctypedef int (*fsgd_progress_fn)(void *ctx, const fsgd_epoch_info *info) noexcept
 
+    ctypedef struct fsgd_batch_params:
+        int64_t batch_size
+        int optimizer
+        double momentum, beta_1, beta_2, rho, epsilon
+        double clip_norm
+        int multinomial
+        double lr_decay, lr_decay_epochs
+        double restart_epochs, restart_mult, eta_min
+        double warmup_epochs
+
+    ctypedef struct fsgd_batch_state:
+        double *slots
+        double n_updates
+        double epochs
+        double n_averaged
+
+    int fsgd_optimizer_slots(int optimizer)
+    int fsgd_fit_batch(const fsgd_data *data, const fsgd_params *params,
+                       const fsgd_batch_params *bp, fsgd_problem *problems, int n_problems,
+                       fsgd_batch_state *state, int n_threads,
+                       fsgd_progress_fn progress, void *progress_ctx)
     int fsgd_fit(const fsgd_data *data, const fsgd_params *params,
                  fsgd_problem *problems, int n_problems, int n_threads,
                  fsgd_progress_fn progress, void *progress_ctx)
@@ -137,12 +158,20 @@ def fit(X, const int32_t[::1] indices, const int64_t[::1] indptr,
         const uint32_t[::1] seeds,
         double[:, ::1] loss_curve,
         int32_t[::1] n_iter, int32_t[::1] status, int32_t[::1] failed_epoch,
-        dict params, int n_threads, progress=None):
+        dict params, int n_threads, progress=None,
+        dict batch_params=None, double[::1] slots=None, double[::1] counters=None):
     """Fit K binary problems; coef (K x n_features, X's dtype) is updated in place.
 
     X is a C-contiguous 2-D array (dense) or the 1-D ``data`` of a CSR matrix
     whose ``indices`` (int32) and ``indptr`` (int64) are given.
+
+    With ``batch_params`` the batch engine runs (docs/batch.md): ``slots``
+    holds the optimizer state (optimizer_slots(optimizer) x K x
+    (n_features + 1)) and ``counters`` [n_updates, epochs, n_averaged]; both
+    are updated in place.
     """
+    cdef fsgd_batch_params bp
+    cdef fsgd_batch_state bst
     cdef fsgd_data data
     cdef fsgd_params prm
     cdef const double[::1] y_mv
@@ -236,8 +265,37 @@ def fit(X, const int32_t[::1] indices, const int64_t[::1] indptr,
             prog = _Progress(progress)
             ctx = <void *>prog
             cb = _progress_cb
-        with nogil:
-            ret = fsgd_fit(&data, &prm, problems, <int>K, n_threads, cb, ctx)
+        if batch_params is None:
+            with nogil:
+                ret = fsgd_fit(&data, &prm, problems, <int>K, n_threads, cb, ctx)
+        else:
+            bp.batch_size = batch_params["batch_size"]
+            bp.optimizer = batch_params["optimizer"]
+            bp.momentum = batch_params["momentum"]
+            bp.beta_1 = batch_params["beta_1"]
+            bp.beta_2 = batch_params["beta_2"]
+            bp.rho = batch_params["rho"]
+            bp.epsilon = batch_params["epsilon"]
+            bp.clip_norm = batch_params["clip_norm"]
+            bp.multinomial = batch_params["multinomial"]
+            bp.lr_decay = batch_params["lr_decay"]
+            bp.lr_decay_epochs = batch_params["lr_decay_epochs"]
+            bp.restart_epochs = batch_params["restart_epochs"]
+            bp.restart_mult = batch_params["restart_mult"]
+            bp.eta_min = batch_params["eta_min"]
+            bp.warmup_epochs = batch_params["warmup_epochs"]
+            n_slots = fsgd_optimizer_slots(bp.optimizer)
+            if slots.shape[0] != n_slots * K * (coef.shape[1] + 1) or counters.shape[0] != 3:
+                raise ValueError("optimizer state of the wrong size")
+            bst.slots = &slots[0] if slots.shape[0] > 0 else NULL
+            bst.n_updates = counters[0]
+            bst.epochs = counters[1]
+            bst.n_averaged = counters[2]
+            with nogil:
+                ret = fsgd_fit_batch(&data, &prm, &bp, problems, <int>K, &bst, n_threads, cb, ctx)
+            counters[0] = bst.n_updates
+            counters[1] = bst.epochs
+            counters[2] = bst.n_averaged
         for k in range(K):
             intercept[k] = problems[k].intercept
             avg_intercept[k] = problems[k].avg_intercept
@@ -249,6 +307,11 @@ def fit(X, const int32_t[::1] indices, const int64_t[::1] indptr,
     if prog is not None and prog.error is not None:
         raise prog.error
     return ret
+
+
+def optimizer_slots(int optimizer):
+    """How many state values per coordinate the optimizer keeps."""
+    return fsgd_optimizer_slots(optimizer)
 
 
 def loss_value(int loss, double param, double y, double p):

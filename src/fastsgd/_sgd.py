@@ -17,7 +17,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import expit, log_expit
+from scipy.special import expit, log_expit, log_softmax, softmax
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model._base import LinearClassifierMixin, SparseCoefMixin
@@ -56,7 +56,27 @@ _LEARNING_RATE_CODES = {
     "adaptive": 4,
     "pa1": 5,
     "pa2": 6,
+    "step": 7,
+    "exponential": 8,
+    "cosine": 9,
 }
+_PER_SAMPLE_RATES = {"constant", "optimal", "invscaling", "adaptive", "pa1", "pa2"}
+_OPTIMIZER_CODES = {
+    "sgd": 0,
+    "momentum": 1,
+    "nesterov": 2,
+    "adagrad": 3,
+    "rmsprop": 4,
+    "adadelta": 5,
+    "adam": 6,
+    "adamw": 7,
+}
+# optimizers whose step is scaled per coordinate; for them learning_rate="optimal"
+# is the constant step their paper recommends (docs/batch.md)
+_ADAPTIVE_OPTIMIZERS = {"adagrad", "rmsprop", "adadelta", "adam", "adamw"}
+_PAPER_LEARNING_RATE = {"adagrad": 0.01, "rmsprop": 0.001, "adadelta": 1.0, "adam": 0.001, "adamw": 0.001}
+_PAPER_RHO = {"rmsprop": 0.9, "adadelta": 0.95}
+_PAPER_EPSILON = {"adagrad": 1e-10, "rmsprop": 1e-8, "adadelta": 1e-6, "adam": 1e-8, "adamw": 1e-8}
 _ORDER_SEQUENTIAL, _ORDER_BLOCK, _ORDER_PERMUTATION = 0, 1, 2
 _SHUFFLE_MODES = {"block": _ORDER_BLOCK, "full": _ORDER_PERMUTATION}
 _SCORE_ACCURACY, _SCORE_R2 = 0, 1
@@ -142,21 +162,57 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
         "l1_ratio": [Interval(Real, 0, 1, closed="both"), None],
         "power_t": [Interval(Real, None, None, closed="neither")],
         "epsilon": [Interval(Real, 0, None, closed="left")],
-        "learning_rate": [
-            StrOptions({"constant", "optimal", "invscaling", "adaptive", "pa1", "pa2"})
-        ],
+        "learning_rate": [StrOptions(set(_LEARNING_RATE_CODES))],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "shuffle_mode": [StrOptions(set(_SHUFFLE_MODES))],
+        "n_jobs": [Integral, None],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"full"})],
+        "optimizer": [StrOptions(set(_OPTIMIZER_CODES))],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "rho": [Interval(Real, 0, 1, closed="left"), None],
+        "optimizer_epsilon": [Interval(Real, 0, None, closed="neither"), None],
+        "clip_norm": [Interval(Real, 0, None, closed="neither"), None],
+        "lr_decay": [Interval(Real, 0, 1, closed="right")],
+        "lr_decay_epochs": [Interval(Real, 0, None, closed="neither")],
+        "restart_epochs": [Interval(Real, 0, None, closed="neither")],
+        "restart_mult": [Interval(Real, 1, None, closed="left")],
+        "eta_min": [Interval(Real, 0, None, closed="left")],
+        "warmup_epochs": [Interval(Real, 0, None, closed="left")],
     }
 
     # ------------------------------------------------------------------
     # checks shared by fit and partial_fit
+    def _uses_batch_engine(self):
+        """Whether the batch engine runs the fit (docs/batch.md)."""
+        return (
+            self.batch_size != 1
+            or self.optimizer != "sgd"
+            or getattr(self, "multi_class", "ovr") == "multinomial"
+            or self.learning_rate not in _PER_SAMPLE_RATES
+            or self.warmup_epochs > 0
+            or self.clip_norm is not None
+        )
+
     def _more_validate_params(self, for_partial_fit=False):
         if self.early_stopping and for_partial_fit:
             raise ValueError("early_stopping should be False with partial_fit")
-        if self.learning_rate == "optimal" and self.alpha == 0:
+        if self.learning_rate in ("pa1", "pa2") and self._uses_batch_engine():
+            raise ValueError(
+                "learning_rate=%r is a per-sample rule: it needs batch_size=1, "
+                "optimizer='sgd' and no clip_norm, warmup_epochs or multinomial."
+                % self.learning_rate
+            )
+        if self.eta_min > self.eta0 and self.learning_rate == "cosine":
+            raise ValueError("eta_min=%r must not exceed eta0=%r." % (self.eta_min, self.eta0))
+        if (
+            self.learning_rate == "optimal"
+            and self.alpha == 0
+            and self.optimizer not in _ADAPTIVE_OPTIMIZERS
+        ):
             raise ValueError(
                 "alpha must be > 0 since learning_rate is 'optimal'. alpha is used "
                 "to compute the optimal learning rate."
@@ -168,6 +224,11 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
                     f"Learning rate '{self.learning_rate}' only works with loss "
                     f"'{needed}'."
                 )
+        if getattr(self, "multi_class", "ovr") == "multinomial" and self.loss != "log_loss":
+            raise ValueError(
+                "multi_class='multinomial' needs loss='log_loss' (the softmax "
+                "cross-entropy); got loss=%r." % self.loss
+            )
         if self.penalty == "elasticnet" and self.l1_ratio is None:
             raise ValueError("l1_ratio must be set when penalty is 'elasticnet'")
 
@@ -258,7 +319,13 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
         dtype = coef.dtype
         self.t_ = t_
         self.n_iter_ = n_iter_
-        self.loss_curve_ = loss_curve[0, :n_iter_] if loss_curve.shape[0] == 1 else loss_curve[:, :n_iter_]
+        state = self.__dict__.pop("_pending_optimizer_state", None)
+        if state is not None:
+            self.optimizer_state_ = state
+        elif hasattr(self, "optimizer_state_"):
+            del self.optimizer_state_
+        one_curve = loss_curve.shape[0] == 1 or getattr(self, "_multinomial", False)
+        self.loss_curve_ = loss_curve[0, :n_iter_] if one_curve else loss_curve[:, :n_iter_]
         coef = coef.reshape(shape)
         intercept = intercept.astype(dtype)
         if self.average:
@@ -273,6 +340,51 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
         else:
             self.coef_ = coef
             self.intercept_ = intercept
+
+    def _batch_params(self, multinomial):
+        """The batch engine's settings (None: the per-sample engine runs)."""
+        if not self._uses_batch_engine():
+            return None
+        opt = self.optimizer
+        return dict(
+            batch_size=np.iinfo(np.int64).max if self.batch_size == "full" else int(self.batch_size),
+            optimizer=_OPTIMIZER_CODES[opt],
+            momentum=float(self.momentum),
+            beta_1=float(self.beta_1),
+            beta_2=float(self.beta_2),
+            rho=float(self.rho if self.rho is not None else _PAPER_RHO.get(opt, 0.9)),
+            epsilon=float(
+                self.optimizer_epsilon
+                if self.optimizer_epsilon is not None
+                else _PAPER_EPSILON.get(opt, 1e-8)
+            ),
+            clip_norm=float(self.clip_norm) if self.clip_norm is not None else 0.0,
+            multinomial=int(multinomial),
+            lr_decay=float(self.lr_decay),
+            lr_decay_epochs=float(self.lr_decay_epochs),
+            restart_epochs=float(self.restart_epochs),
+            restart_mult=float(self.restart_mult),
+            eta_min=float(self.eta_min),
+            warmup_epochs=float(self.warmup_epochs),
+        )
+
+    def _optimizer_state(self, bparams, K, n_features, continue_state):
+        """Optimizer state to start from: the fitted one (partial_fit) or zeros."""
+        n_slots = _engine.optimizer_slots(bparams["optimizer"])
+        old = getattr(self, "optimizer_state_", None) if continue_state else None
+        if (
+            old is not None
+            and old["optimizer"] == self.optimizer
+            and old["slots"].shape == (n_slots, K, n_features + 1)
+        ):
+            slots = np.array(old["slots"], dtype=np.float64, order="C")
+            counters = np.array(
+                [old["n_updates"], old["epochs"], old["n_averaged"]], dtype=np.float64
+            )
+        else:
+            slots = np.zeros((n_slots, K, n_features + 1))
+            counters = np.zeros(3)
+        return slots, counters
 
     def _run_engine(
         self,
@@ -295,6 +407,8 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
         label_01,
         score_kind,
         n_threads,
+        multinomial=False,
+        continue_state=False,
     ):
         """Run the engine on working copies; returns (n_iter per problem, loss curves).
 
@@ -304,6 +418,10 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
         """
         loss_code, loss_param = self._loss_code()
         penalty = _PENALTY_CODES[self.penalty]
+        bparams = self._batch_params(multinomial)
+        learning_rate, eta0 = self.learning_rate, self.eta0
+        if bparams is not None and learning_rate == "optimal" and self.optimizer in _ADAPTIVE_OPTIMIZERS:
+            learning_rate, eta0 = "constant", _PAPER_LEARNING_RATE[self.optimizer]
         if self.shuffle:
             order = _SHUFFLE_MODES[self.shuffle_mode]
         else:
@@ -323,8 +441,8 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
             penalty=penalty,
             alpha=float(self.alpha),
             l1_ratio=float(0.0 if self.l1_ratio is None else self.l1_ratio),
-            learning_rate=_LEARNING_RATE_CODES[self.learning_rate],
-            eta0=float(self.eta0),
+            learning_rate=_LEARNING_RATE_CODES[learning_rate],
+            eta0=float(eta0),
             power_t=float(self.power_t),
             fit_intercept=int(self.fit_intercept),
             intercept_decay=intercept_decay,
@@ -345,6 +463,9 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
         sw = None if sample_weight is None else np.ascontiguousarray(sample_weight, dtype=np.float64)
         mask = validation_mask if self.early_stopping else None
         progress = _print_epoch if self.verbose else None
+        slots = counters = None
+        if bparams is not None:
+            slots, counters = self._optimizer_state(bparams, K, coef.shape[1], continue_state)
         ret = _engine.fit(
             data,
             indices,
@@ -368,6 +489,9 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
             params,
             int(n_threads),
             progress,
+            bparams,
+            None if slots is None else slots.reshape(-1),
+            counters,
         )
         if ret == _engine.STATUS_DIVERGED:
             raise _divergence_error(int(failed_epoch[status == _engine.STATUS_DIVERGED].min()))
@@ -375,6 +499,16 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
             raise MemoryError("fastsgd: could not allocate the engine's working memory")
         if ret != _engine.STATUS_OK:
             raise RuntimeError("fastsgd engine stopped with status %d" % ret)
+        if bparams is None:
+            self._pending_optimizer_state = None
+        else:
+            self._pending_optimizer_state = {
+                "optimizer": self.optimizer,
+                "slots": slots,
+                "n_updates": float(counters[0]),
+                "epochs": float(counters[1]),
+                "n_averaged": float(counters[2]),
+            }
         return n_iter, loss_curve
 
     def __sklearn_tags__(self):
@@ -479,8 +613,8 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
     _parameter_constraints: dict = {
         **_BaseSGD._parameter_constraints,
         "loss": [StrOptions(set(_LOSS_CODES))],
-        "n_jobs": [Integral, None],
         "class_weight": [StrOptions({"balanced"}), dict, None],
+        "multi_class": [StrOptions({"ovr", "multinomial"})],
     }
 
     def __init__(
@@ -508,6 +642,21 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
         warm_start=False,
         average=False,
         shuffle_mode="block",
+        batch_size=1,
+        optimizer="sgd",
+        momentum=0.9,
+        beta_1=0.9,
+        beta_2=0.999,
+        rho=None,
+        optimizer_epsilon=None,
+        clip_norm=None,
+        lr_decay=0.1,
+        lr_decay_epochs=10,
+        restart_epochs=10,
+        restart_mult=1.0,
+        eta_min=0.0,
+        warmup_epochs=0.0,
+        multi_class="ovr",
     ):
         self.loss = loss
         self.penalty = penalty
@@ -531,6 +680,21 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
         self.warm_start = warm_start
         self.average = average
         self.shuffle_mode = shuffle_mode
+        self.batch_size = batch_size
+        self.optimizer = optimizer
+        self.momentum = momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.rho = rho
+        self.optimizer_epsilon = optimizer_epsilon
+        self.clip_norm = clip_norm
+        self.lr_decay = lr_decay
+        self.lr_decay_epochs = lr_decay_epochs
+        self.restart_epochs = restart_epochs
+        self.restart_mult = restart_mult
+        self.eta_min = eta_min
+        self.warmup_epochs = warmup_epochs
+        self.multi_class = multi_class
 
     # ------------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
@@ -633,6 +797,8 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
         )
         dtype = X.dtype
         K = 1 if n_classes == 2 else n_classes
+        # with two classes the multinomial model is the binary logistic one
+        multinomial = self.multi_class == "multinomial" and n_classes > 2
 
         coef, intercept, avg_coef, avg_intercept = self._start_params(
             K, n_features, dtype, coef_init, intercept_init
@@ -675,13 +841,18 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
             t_start=state["t_"],
             label_01=self.loss == "log_loss",
             score_kind=_SCORE_ACCURACY,
-            n_threads=effective_n_threads(self.n_jobs, K),
+            # the batch engine shares every batch over the threads; the
+            # per-sample engine runs one problem per thread
+            n_threads=effective_n_threads(self.n_jobs, None if self._uses_batch_engine() else K),
+            multinomial=multinomial,
+            continue_state=coef_init is _CONTINUE,
         )
         n_iter_ = int(n_iter.max())
         t_ = state["t_"] + n_iter_ * n_samples
 
         self.classes_ = state["classes_"]
         self._expanded_class_weight = expanded_cw
+        self._multinomial = multinomial
         self._publish(coef, intercept, avg_coef, avg_intercept, t_, n_iter_, loss_curve, (K, n_features))
 
     # ------------------------------------------------------------------
@@ -707,6 +878,8 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
             if scores.ndim == 1:
                 p = expit(scores)
                 return np.vstack([1 - p, p]).T
+            if getattr(self, "_multinomial", False):
+                return softmax(scores, axis=1)
             logp = log_expit(scores)
             logp -= logp.max(axis=1, keepdims=True)
             prob = np.exp(logp)
@@ -731,6 +904,8 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
             scores = self.decision_function(X)
             if scores.ndim == 1:
                 return np.vstack([log_expit(-scores), log_expit(scores)]).T
+            if getattr(self, "_multinomial", False):
+                return log_softmax(scores, axis=1)
             logp = log_expit(scores)
             m = logp.max(axis=1, keepdims=True)
             return (logp - m) - np.log(np.exp(logp - m).sum(axis=1, keepdims=True))
@@ -753,9 +928,6 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
             StrOptions(
                 {"squared_error", "huber", "epsilon_insensitive", "squared_epsilon_insensitive"}
             )
-        ],
-        "learning_rate": [
-            StrOptions({"constant", "optimal", "invscaling", "adaptive", "pa1", "pa2"})
         ],
     }
 
@@ -782,6 +954,21 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         warm_start=False,
         average=False,
         shuffle_mode="block",
+        batch_size=1,
+        optimizer="sgd",
+        momentum=0.9,
+        beta_1=0.9,
+        beta_2=0.999,
+        rho=None,
+        optimizer_epsilon=None,
+        clip_norm=None,
+        lr_decay=0.1,
+        lr_decay_epochs=10,
+        restart_epochs=10,
+        restart_mult=1.0,
+        eta_min=0.0,
+        warmup_epochs=0.0,
+        n_jobs=None,
     ):
         self.loss = loss
         self.penalty = penalty
@@ -803,6 +990,21 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         self.warm_start = warm_start
         self.average = average
         self.shuffle_mode = shuffle_mode
+        self.batch_size = batch_size
+        self.optimizer = optimizer
+        self.momentum = momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.rho = rho
+        self.optimizer_epsilon = optimizer_epsilon
+        self.clip_norm = clip_norm
+        self.lr_decay = lr_decay
+        self.lr_decay_epochs = lr_decay_epochs
+        self.restart_epochs = restart_epochs
+        self.restart_mult = restart_mult
+        self.eta_min = eta_min
+        self.warmup_epochs = warmup_epochs
+        self.n_jobs = n_jobs
 
     @_fit_context(prefer_skip_nested_validation=True)
     @_keep_state_on_error
@@ -894,7 +1096,8 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
             t_start=t_start,
             label_01=False,
             score_kind=_SCORE_R2,
-            n_threads=1,
+            n_threads=effective_n_threads(self.n_jobs, None if self._uses_batch_engine() else 1),
+            continue_state=coef_init is _CONTINUE,
         )
         n_iter_ = int(n_iter[0])
         t_ = t_start + n_iter_ * n_samples

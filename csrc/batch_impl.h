@@ -1,0 +1,195 @@
+/*
+ * The batch engine's row kernels for one dtype: the partial gradient of a
+ * chunk of rows, and predictions.  sgd_kernels.c includes this file after
+ * sgd_impl.h, with REAL = double / SFX = 64 and REAL = float / SFX = 32, once
+ * per instruction set.  The orchestration (batches, threads, optimizers,
+ * schedules, stopping) is in batch.c; docs/batch.md has the semantics.
+ *
+ * The working weights are double whatever X's dtype (K rows of n_features + 1
+ * values, intercept last), and so are the gradient accumulators: a chunk's
+ * gradient sums hundreds of rows.
+ */
+
+#define FSGD_CAT_(a, b) a##b
+#define FSGD_CAT(a, b) FSGD_CAT_(a, b)
+#define FN(name) FSGD_CAT(name, SFX)
+
+/* w.x with double weights and a row of X's dtype. */
+FSGD_INLINE double FN(bdot)(const double *w, const REAL *x, const int32_t *ind, int64_t nnz,
+                            const int sparse)
+{
+    if (sparse) {
+        double s0 = 0.0, s1 = 0.0;
+        int64_t j = 0;
+        for (; j + 2 <= nnz; j += 2) {
+            s0 += w[ind[j]] * (double)x[j];
+            s1 += w[ind[j + 1]] * (double)x[j + 1];
+        }
+        if (j < nnz) s0 += w[ind[j]] * (double)x[j];
+        return s0 + s1;
+    }
+#if defined(__GNUC__)
+    fsgd_vd a0 = {0}, a1 = {0};
+    int64_t j = 0;
+    for (; j + 2 * FSGD_VL <= nnz; j += 2 * FSGD_VL) {
+        fsgd_vd w0, w1;
+        memcpy(&w0, w + j, sizeof(w0));
+        memcpy(&w1, w + j + FSGD_VL, sizeof(w1));
+        a0 += w0 * FN(loadv)(x + j);
+        a1 += w1 * FN(loadv)(x + j + FSGD_VL);
+    }
+    double r = fsgd_hsum(a0 + a1);
+    for (; j < nnz; j++) r += w[j] * (double)x[j];
+    return r;
+#else
+    double r = 0.0;
+    for (int64_t j = 0; j < nnz; j++) r += w[j] * (double)x[j];
+    return r;
+#endif
+}
+
+/* g += c x. */
+FSGD_INLINE void FN(baxpy)(double *g, const REAL *x, const int32_t *ind, int64_t nnz, double c,
+                           const int sparse)
+{
+    if (sparse) {
+        for (int64_t j = 0; j < nnz; j++) g[ind[j]] += c * (double)x[j];
+        return;
+    }
+#if defined(__GNUC__)
+    int64_t j = 0;
+    for (; j + FSGD_VL <= nnz; j += FSGD_VL) {
+        fsgd_vd gv;
+        memcpy(&gv, g + j, sizeof(gv));
+        gv += FN(loadv)(x + j) * c;
+        memcpy(g + j, &gv, sizeof(gv));
+    }
+    for (; j < nnz; j++) g[j] += c * (double)x[j];
+#else
+    for (int64_t j = 0; j < nnz; j++) g[j] += c * (double)x[j];
+#endif
+}
+
+/* Partial gradient of the rows `rows[0..nrows)`: G (K x (d + 1), zeroed here)
+ * receives sum_i s_i dloss_i x_i (intercept slot: sum_i s_i dloss_i), loss[k]
+ * the sum of the unweighted losses, *nonfinite whether a prediction was not
+ * finite.  scratch holds 2 K doubles. */
+FSGD_INLINE void FN(bchunk_impl)(const fsgd_data *D, const fsgd_batch_ctx *c, const int64_t *rows,
+                                 int64_t nrows, double *G, double *loss, double *scratch,
+                                 int *nonfinite, const int L, const int sparse)
+{
+    const int K = c->K;
+    const int64_t d = c->d, ld = d + 1;
+    const double *W = c->W;
+    const double *sw = D->sample_weight;
+    const double max_dloss = 1e12;
+    const int64_t pf = c->prefetch_l1 ? FSGD_PREFETCH_ROWS_SEQ : FSGD_PREFETCH_ROWS_RANDOM;
+    int nf = 0;
+    memset(G, 0, sizeof(double) * (size_t)K * (size_t)ld);
+    fsgd_lossacc *acc = (fsgd_lossacc *)scratch;  /* K accumulators of 2 doubles */
+    for (int k = 0; k < K; k++) lossacc_init(&acc[k]);
+    for (int64_t i = 0; i < nrows; i++) {
+        if (i + pf < nrows) FN(prefetch_row)(D, rows[i + pf], sparse, c->prefetch_l1);
+        const int64_t r = rows[i];
+        FN(fsgd_row) row = FN(get_row)(D, r, sparse);
+        const double s = sw ? sw[r] : 1.0;
+        if (L == FSGD_LOSS_SOFTMAX) {
+            double *z = loss;  /* z_k = W_k x + b_k; `loss` is written only at the end */
+            double mx = -INFINITY;
+            for (int k = 0; k < K; k++) {
+                const double *Wk = W + (int64_t)k * ld;
+                z[k] = FN(bdot)(Wk, row.x, row.ind, row.nnz, sparse) + Wk[d];
+                nf |= !isfinite(z[k]);
+                if (z[k] > mx) mx = z[k];
+            }
+            double se = 0.0;
+            for (int k = 0; k < K; k++) se += exp(z[k] - mx);
+            const double lse = mx + log(se);
+            const int32_t yc = D->y_code[r];
+            acc[0].sum += lse - z[yc];
+            const double sy = s * c->weight_pos[yc];
+            for (int k = 0; k < K; k++) {
+                double coef = sy * (exp(z[k] - lse) - (k == yc ? 1.0 : 0.0));
+                if (coef != 0.0) {
+                    double *Gk = G + (int64_t)k * ld;
+                    FN(baxpy)(Gk, row.x, row.ind, row.nnz, coef, sparse);
+                    Gk[d] += coef;
+                }
+            }
+            continue;
+        }
+        for (int k = 0; k < K; k++) {
+            if (!c->active[k]) continue;
+            const double *Wk = W + (int64_t)k * ld;
+            const double p = FN(bdot)(Wk, row.x, row.ind, row.nnz, sparse) + Wk[d];
+            nf |= !isfinite(p);
+            const double y = D->y ? D->y[r] : (D->y_code[r] == c->positive[k] ? 1.0 : c->neg);
+            double dl = loss_step(L, c->loss_param, y, p, &acc[k]);
+            if (dl < -max_dloss) dl = -max_dloss;
+            else if (dl > max_dloss) dl = max_dloss;
+            const double coef = s * (y > 0.0 ? c->weight_pos[k] : c->weight_neg[k]) * dl;
+            if (coef != 0.0) {
+                double *Gk = G + (int64_t)k * ld;
+                FN(baxpy)(Gk, row.x, row.ind, row.nnz, coef, sparse);
+                Gk[d] += coef;
+            }
+        }
+    }
+    if (L == FSGD_LOSS_SOFTMAX) {
+        loss[0] = lossacc_total(&acc[0]);
+        for (int k = 1; k < K; k++) loss[k] = 0.0;
+    } else {
+        for (int k = 0; k < K; k++) loss[k] = lossacc_total(&acc[k]);
+    }
+    *nonfinite = nf;
+}
+
+/* P[i K + k] = W_k x_i + b_k for the given rows. */
+static void FN(bpredict)(const fsgd_data *D, const fsgd_batch_ctx *c, const int64_t *rows,
+                         int64_t nrows, double *P)
+{
+    const int sparse = D->is_csr;
+    const int64_t ld = c->d + 1;
+    for (int64_t i = 0; i < nrows; i++) {
+        FN(fsgd_row) row = FN(get_row)(D, rows[i], sparse);
+        for (int k = 0; k < c->K; k++) {
+            const double *Wk = c->W + (int64_t)k * ld;
+            P[i * c->K + k] = FN(bdot)(Wk, row.x, row.ind, row.nnz, sparse) + Wk[c->d];
+        }
+    }
+}
+
+#define FSGD_SPECIALISE(L)                                                                       \
+    static void FN(FSGD_CAT(bchunk_dense_, L))(const fsgd_data *D, const fsgd_batch_ctx *c,     \
+                                               const int64_t *rows, int64_t n, double *G,        \
+                                               double *loss, double *scratch, int *nf)           \
+    {                                                                                            \
+        FN(bchunk_impl)(D, c, rows, n, G, loss, scratch, nf, L, 0);                              \
+    }                                                                                            \
+    static void FN(FSGD_CAT(bchunk_csr_, L))(const fsgd_data *D, const fsgd_batch_ctx *c,       \
+                                             const int64_t *rows, int64_t n, double *G,          \
+                                             double *loss, double *scratch, int *nf)             \
+    {                                                                                            \
+        FN(bchunk_impl)(D, c, rows, n, G, loss, scratch, nf, L, 1);                              \
+    }
+
+FSGD_SPECIALISE(0)
+FSGD_SPECIALISE(1)
+FSGD_SPECIALISE(2)
+FSGD_SPECIALISE(3)
+FSGD_SPECIALISE(4)
+FSGD_SPECIALISE(5)
+FSGD_SPECIALISE(6)
+FSGD_SPECIALISE(7)
+FSGD_SPECIALISE(8)
+#undef FSGD_SPECIALISE
+
+static const fsgd_batch_chunk_fn FN(bchunk_table)[2][FSGD_N_LOSSES + 1] = {
+    {FN(bchunk_dense_0), FN(bchunk_dense_1), FN(bchunk_dense_2), FN(bchunk_dense_3),
+     FN(bchunk_dense_4), FN(bchunk_dense_5), FN(bchunk_dense_6), FN(bchunk_dense_7),
+     FN(bchunk_dense_8)},
+    {FN(bchunk_csr_0), FN(bchunk_csr_1), FN(bchunk_csr_2), FN(bchunk_csr_3), FN(bchunk_csr_4),
+     FN(bchunk_csr_5), FN(bchunk_csr_6), FN(bchunk_csr_7), FN(bchunk_csr_8)},
+};
+
+#undef FN
