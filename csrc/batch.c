@@ -39,11 +39,16 @@
 /* Coordinates per block of the update step. */
 #define FSGD_UPDATE_BLOCK 512
 /* Work per batch (rows x stored values per row x outputs) below which a fit
- * runs on one thread (benchmarks/compare.py --threads-crossover). */
+ * runs on one thread; the environment variable FASTSGD_PARALLEL_MIN_WORK
+ * overrides it (the benchmarks measure the crossover with it). */
 #ifndef FSGD_PARALLEL_MIN_WORK
-#define FSGD_PARALLEL_MIN_WORK 16384.0
+#define FSGD_PARALLEL_MIN_WORK 10000.0
 #endif
 #define FSGD_PREDICT_ROWS 1024
+/* Shuffled batches are drawn in runs of consecutive rows (order.h): at most
+ * FSGD_MAX_RUN_ROWS rows, and at least FSGD_MIN_BATCH_PLACES runs per batch. */
+#define FSGD_MAX_RUN_ROWS 8
+#define FSGD_MIN_BATCH_PLACES 32
 #ifndef M_PI
 #define M_PI 3.14159265358979323846
 #endif
@@ -137,8 +142,18 @@ typedef struct {
     double *block_pen;         /* n_blocks x K x 2: sum w^2, sum |w| of the weights used */
     double *block_sq;          /* n_blocks: squared gradient norm (clip_norm) */
     int64_t *rows;
-    /* the current batch */
+    /* per output and per epoch */
+    double *eta_scale;         /* K: adaptive divisions */
+    double *ep_loss, *ep_pen;  /* K: this epoch's loss and penalty sums */
+    double *pen_now;           /* K */
+    fsgd_batch_state *st;
+    double optimal_init, batches_per_epoch, t_samples;
+    int64_t batch_index;
+    int nonfinite_epoch;
+    /* the current batch, and the rows of the next one */
     int64_t m, n_chunks;
+    int64_t *rows_next;
+    int64_t m_next;
     double *eta;               /* K */
     double bc1, bc2;           /* Adam's bias corrections */
     double clip_scale;
@@ -260,6 +275,26 @@ static void update_block(fsgd_batch_shared *S, int b, int phase)
     if (phase == 1) S->block_sq[b] = sq_total;
 }
 
+/* Prefetch one row of X (any dtype or storage) into the caches. */
+static inline void fsgd_prefetch_row(const fsgd_data *D, int64_t r)
+{
+#if defined(__GNUC__)
+    const size_t es = D->is_float32 ? 4 : 8;
+    const char *p;
+    int64_t bytes;
+    if (D->is_csr) {
+        p = (const char *)D->X + (size_t)D->indptr[r] * es;
+        bytes = (D->indptr[r + 1] - D->indptr[r]) * (int64_t)es;
+    } else {
+        p = (const char *)D->X + (size_t)r * (size_t)D->n_features * es;
+        bytes = D->n_features * (int64_t)es;
+    }
+    for (int64_t o = 0; o < bytes; o += 64) __builtin_prefetch(p + o, 0, 3);
+#else
+    (void)D; (void)r;
+#endif
+}
+
 /* Takes up to `want` training rows of the visiting order into rows[]. */
 typedef struct {
     fsgd_order_state ord;
@@ -333,6 +368,62 @@ static void validation_scores(const fsgd_batch_shared *S, fsgd_batch_predict_fn 
         else score[k] = wsum[k] > 0.0 ? good[k] / wsum[k] : 0.0;
     }
     free(num);
+}
+
+/* Step, bias corrections and averaging for the batch in S->rows. */
+static void batch_setup(fsgd_batch_shared *S)
+{
+    const fsgd_params *P = S->P;
+    const fsgd_batch_params *B = S->B;
+    if (S->m == 0) return;
+    double u = S->st->n_updates + 1.0;
+    double e = S->st->epochs + (double)S->batch_index / S->batches_per_epoch;
+    double base = schedule_eta(P, B, S->optimal_init, u, e, S->batches_per_epoch);
+    for (int k = 0; k < S->K; k++) S->eta[k] = base * S->eta_scale[k];
+    S->bc1 = 1.0 - pow(B->beta_1, u);
+    S->bc2 = 1.0 - pow(B->beta_2, u);
+    S->averaging = P->average > 0 && S->t_samples >= (double)P->average;
+    S->avg_k = S->st->n_averaged + 1.0;
+    S->n_chunks = (S->m + S->chunk_rows - 1) / S->chunk_rows;
+    /* the first rows, which no chunk prefetches */
+    for (int64_t i = 0; i < S->m && i < 8; i++) fsgd_prefetch_row(S->D, S->rows[i]);
+}
+
+/* After a batch's update: its losses and penalty into the epoch's sums, the
+ * counters; then the next batch (rows taken during this one) becomes current. */
+static void batch_finish(fsgd_batch_shared *S)
+{
+    const int K = S->K;
+    for (int64_t c = 0; c < S->n_chunks; c++) {
+        S->nonfinite_epoch |= S->chunk_nf[c];
+        for (int k = 0; k < K; k++) S->ep_loss[k] += S->chunk_loss[c * K + k];
+    }
+    for (int k = 0; k < K; k++) {
+        double sq = 0.0, l1n = 0.0;
+        for (int b = 0; b < S->n_blocks; b++) {
+            sq += S->block_pen[((int64_t)b * K + k) * 2];
+            l1n += S->block_pen[((int64_t)b * K + k) * 2 + 1];
+        }
+        S->pen_now[k] = 0.5 * S->l2 * sq + S->l1 * l1n;
+    }
+    if (S->B->multinomial) {
+        double tot = 0.0;
+        for (int k = 0; k < K; k++) tot += S->pen_now[k];
+        S->ep_pen[0] += (double)S->m * tot;
+    } else {
+        for (int k = 0; k < K; k++)
+            if (S->ctx.active[k]) S->ep_pen[k] += (double)S->m * S->pen_now[k];
+    }
+    S->t_samples += (double)S->m;
+    S->st->n_updates += 1.0;
+    if (S->averaging) S->st->n_averaged += 1.0;
+    S->batch_index++;
+    int64_t *tmp = S->rows;
+    S->rows = S->rows_next;
+    S->rows_next = tmp;
+    S->m = S->m_next;
+    S->m_next = 0;
+    batch_setup(S);
 }
 
 int fsgd_fit_batch(const fsgd_data *D, const fsgd_params *P, const fsgd_batch_params *B,
@@ -458,12 +549,13 @@ int fsgd_fit_batch(const fsgd_data *D, const fsgd_params *P, const fsgd_batch_pa
     S.block_pen = (double *)calloc((size_t)S.n_blocks * (size_t)K * 2, sizeof(double));
     S.block_sq = (double *)calloc((size_t)S.n_blocks, sizeof(double));
     S.rows = (int64_t *)malloc(sizeof(int64_t) * (size_t)m_max);
+    S.rows_next = (int64_t *)malloc(sizeof(int64_t) * (size_t)m_max);
     if (P->average > 0) S.Wavg = (double *)malloc(sizeof(double) * kl);
     int n_slots = fsgd_optimizer_slots(S.opt);
     if (n_slots >= 1) S.S1 = st->slots;
     if (n_slots >= 2) S.S2 = st->slots + kl;
     if (!S.W || !S.G || !S.chunk_loss || !S.scratch || !S.chunk_nf || !S.block_pen || !S.block_sq ||
-        !S.rows || (P->average > 0 && !S.Wavg) || !S.chunk_fn) {
+        !S.rows || !S.rows_next || (P->average > 0 && !S.Wavg) || !S.chunk_fn) {
         status = FSGD_NO_MEMORY;
         goto done;
     }
@@ -501,6 +593,10 @@ int fsgd_fit_batch(const fsgd_data *D, const fsgd_params *P, const fsgd_batch_pa
             status = FSGD_NO_MEMORY;
             goto done;
         }
+        /* runs of consecutive rows, keeping at least FSGD_MIN_BATCH_PLACES
+         * random places per batch (order.h) */
+        int64_t run = m_max / FSGD_MIN_BATCH_PLACES;
+        src.ord.run_rows = run < 1 ? 1 : (run > FSGD_MAX_RUN_ROWS ? FSGD_MAX_RUN_ROWS : run);
     }
 
     double optimal_init = 0.0;
@@ -512,14 +608,29 @@ int fsgd_fit_batch(const fsgd_data *D, const fsgd_params *P, const fsgd_batch_pa
     }
 
     int n_threads_used = n_threads < 1 ? 1 : n_threads;
-    if ((double)m_max * row_vals * (double)K < FSGD_PARALLEL_MIN_WORK) n_threads_used = 1;
+    {
+        /* FASTSGD_PARALLEL_MIN_WORK overrides the threshold (benchmarks
+         * measure the crossover with it) */
+        double min_work = FSGD_PARALLEL_MIN_WORK;
+        const char *env = getenv("FASTSGD_PARALLEL_MIN_WORK");
+        if (env && *env) min_work = atof(env);
+        if ((double)m_max * row_vals * (double)K < min_work) n_threads_used = 1;
+    }
 
     /* control shared by the threads, written inside `single` only */
     int stop = 0, diverged = 0;
     int epoch_shared = 0;
-    int64_t batch_index = 0;
-    double t_samples = P->t_start;
-    int nonfinite_epoch = 0;
+    S.eta_scale = eta_scale;
+    S.ep_loss = ep_loss;
+    S.ep_pen = ep_pen;
+    S.pen_now = pen_now;
+    S.st = st;
+    S.optimal_init = optimal_init;
+    S.batches_per_epoch = batches_per_epoch;
+    S.t_samples = P->t_start;
+    /* few coordinates: one thread updates them and sets up the next batch in
+     * the same `single`, saving a barrier per batch */
+    const int fused_update = S.n_blocks <= 2 && !(B->clip_norm > 0.0);
 
 #ifdef _OPENMP
 #pragma omp parallel num_threads(n_threads_used)
@@ -534,65 +645,37 @@ int fsgd_fit_batch(const fsgd_data *D, const fsgd_params *P, const fsgd_batch_pa
                 fsgd_order_epoch(&src.ord);
                 src.ord.len_cur = 0;
                 src.pend_pos = 0;
-                batch_index = 0;
-                nonfinite_epoch = 0;
+                S.batch_index = 0;
+                S.nonfinite_epoch = 0;
                 for (int k = 0; k < K; k++) ep_loss[k] = ep_pen[k] = 0.0;
-                S.m = 0;
+                S.m = take_rows(&src, S.rows, m_max);
+                batch_setup(&S);
             }
-            for (;;) {
+            while (S.m > 0) {
+                /* one thread takes the next batch's rows from the order while
+                 * the others start on this batch's chunks */
 #ifdef _OPENMP
-#pragma omp single
+#pragma omp single nowait
 #endif
-                {
-                    /* fold in the last batch, then set up the next one */
-                    if (S.m > 0) {
-                        for (int64_t c = 0; c < S.n_chunks; c++) {
-                            nonfinite_epoch |= S.chunk_nf[c];
-                            for (int k = 0; k < K; k++) ep_loss[k] += S.chunk_loss[c * K + k];
-                        }
-                        for (int k = 0; k < K; k++) {
-                            double sq = 0.0, l1n = 0.0;
-                            for (int b = 0; b < S.n_blocks; b++) {
-                                sq += S.block_pen[((int64_t)b * K + k) * 2];
-                                l1n += S.block_pen[((int64_t)b * K + k) * 2 + 1];
-                            }
-                            pen_now[k] = 0.5 * S.l2 * sq + S.l1 * l1n;
-                        }
-                        if (multinomial) {
-                            double tot = 0.0;
-                            for (int k = 0; k < K; k++) tot += pen_now[k];
-                            ep_pen[0] += (double)S.m * tot;
-                        } else {
-                            for (int k = 0; k < K; k++)
-                                if (active[k]) ep_pen[k] += (double)S.m * pen_now[k];
-                        }
-                        t_samples += (double)S.m;
-                        st->n_updates += 1.0;
-                        if (S.averaging) st->n_averaged += 1.0;
-                        batch_index++;
-                    }
-                    S.m = take_rows(&src, S.rows, m_max);
-                    if (S.m > 0) {
-                        double u = st->n_updates + 1.0;
-                        double e = st->epochs + (double)batch_index / batches_per_epoch;
-                        double base = schedule_eta(P, B, optimal_init, u, e, batches_per_epoch);
-                        for (int k = 0; k < K; k++) eta[k] = base * eta_scale[k];
-                        S.bc1 = 1.0 - pow(B->beta_1, u);
-                        S.bc2 = 1.0 - pow(B->beta_2, u);
-                        S.averaging = P->average > 0 && t_samples >= (double)P->average;
-                        S.avg_k = st->n_averaged + 1.0;
-                        S.n_chunks = (S.m + S.chunk_rows - 1) / S.chunk_rows;
-                    }
-                }
-                if (S.m == 0) break;
+                S.m_next = take_rows(&src, S.rows_next, m_max);
 #ifdef _OPENMP
 #pragma omp for schedule(static)
 #endif
                 for (int64_t c = 0; c < S.n_chunks; c++) {
                     int64_t r0 = c * S.chunk_rows;
                     int64_t cnt = S.m - r0 < S.chunk_rows ? S.m - r0 : S.chunk_rows;
-                    S.chunk_fn(D, &S.ctx, S.rows + r0, cnt, S.G + (size_t)c * kl, S.chunk_loss + c * K,
-                               S.scratch + c * 2 * K, &S.chunk_nf[c]);
+                    S.chunk_fn(D, &S.ctx, S.rows + r0, cnt, S.m - r0 - cnt, S.G + (size_t)c * kl,
+                               S.chunk_loss + c * K, S.scratch + c * 2 * K, &S.chunk_nf[c]);
+                }
+                if (fused_update) {
+#ifdef _OPENMP
+#pragma omp single
+#endif
+                    {
+                        for (int b = 0; b < S.n_blocks; b++) update_block(&S, b, 0);
+                        batch_finish(&S);
+                    }
+                    continue;
                 }
                 if (B->clip_norm > 0.0) {
 #ifdef _OPENMP
@@ -618,6 +701,10 @@ int fsgd_fit_batch(const fsgd_data *D, const fsgd_params *P, const fsgd_batch_pa
 #endif
                     for (int b = 0; b < S.n_blocks; b++) update_block(&S, b, 0);
                 }
+#ifdef _OPENMP
+#pragma omp single
+#endif
+                batch_finish(&S);
             }
 #ifdef _OPENMP
 #pragma omp single
@@ -626,7 +713,7 @@ int fsgd_fit_batch(const fsgd_data *D, const fsgd_params *P, const fsgd_batch_pa
                 /* end of an epoch: objective, divergence, stopping, report */
                 int epoch = epoch_shared;
                 st->epochs += 1.0;
-                int finite = !nonfinite_epoch;
+                int finite = !S.nonfinite_epoch;
                 for (size_t i = 0; i < kl && finite; i++) finite = isfinite(S.W[i]);
                 for (int k = 0; k < nk; k++) {
                     if (!active[k]) continue;
@@ -673,7 +760,7 @@ int fsgd_fit_batch(const fsgd_data *D, const fsgd_params *P, const fsgd_batch_pa
                             info.norm = sqrt(sq);
                             info.nnz = nnz;
                             info.intercept = S.W[(int64_t)k * ld + d];
-                            info.t = t_samples - P->t_start;
+                            info.t = S.t_samples - P->t_start;
                             info.seconds = now_seconds() - t_begin;
                             if (progress(progress_ctx, &info)) {
                                 status = FSGD_INTERRUPTED;
@@ -736,6 +823,7 @@ done:
     free(S.block_pen);
     free(S.block_sq);
     free(S.rows);
+    free(S.rows_next);
     free(vrows);
     free(vpred);
     free(active);

@@ -73,10 +73,12 @@ FSGD_INLINE void FN(baxpy)(double *g, const REAL *x, const int32_t *ind, int64_t
 /* Partial gradient of the rows `rows[0..nrows)`: G (K x (d + 1), zeroed here)
  * receives sum_i s_i dloss_i x_i (intercept slot: sum_i s_i dloss_i), loss[k]
  * the sum of the unweighted losses, *nonfinite whether a prediction was not
- * finite.  scratch holds 2 K doubles. */
+ * finite.  scratch holds 2 K doubles.  rows[nrows .. nrows + n_ahead) are the
+ * batch's next rows (another chunk's, usually this thread's next): they are
+ * prefetched too, so a chunk does not start on rows still in memory. */
 FSGD_INLINE void FN(bchunk_impl)(const fsgd_data *D, const fsgd_batch_ctx *c, const int64_t *rows,
-                                 int64_t nrows, double *G, double *loss, double *scratch,
-                                 int *nonfinite, const int L, const int sparse)
+                                 int64_t nrows, int64_t n_ahead, double *G, double *loss,
+                                 double *scratch, int *nonfinite, const int L, const int sparse)
 {
     const int K = c->K;
     const int64_t d = c->d, ld = d + 1;
@@ -89,7 +91,7 @@ FSGD_INLINE void FN(bchunk_impl)(const fsgd_data *D, const fsgd_batch_ctx *c, co
     fsgd_lossacc *acc = (fsgd_lossacc *)scratch;  /* K accumulators of 2 doubles */
     for (int k = 0; k < K; k++) lossacc_init(&acc[k]);
     for (int64_t i = 0; i < nrows; i++) {
-        if (i + pf < nrows) FN(prefetch_row)(D, rows[i + pf], sparse, c->prefetch_l1);
+        if (i + pf < nrows + n_ahead) FN(prefetch_row)(D, rows[i + pf], sparse, c->prefetch_l1);
         const int64_t r = rows[i];
         FN(fsgd_row) row = FN(get_row)(D, r, sparse);
         const double s = sw ? sw[r] : 1.0;
@@ -161,16 +163,18 @@ static void FN(bpredict)(const fsgd_data *D, const fsgd_batch_ctx *c, const int6
 
 #define FSGD_SPECIALISE(L)                                                                       \
     static void FN(FSGD_CAT(bchunk_dense_, L))(const fsgd_data *D, const fsgd_batch_ctx *c,     \
-                                               const int64_t *rows, int64_t n, double *G,        \
-                                               double *loss, double *scratch, int *nf)           \
+                                               const int64_t *rows, int64_t n, int64_t ahead,    \
+                                               double *G, double *loss, double *scratch,         \
+                                               int *nf)                                          \
     {                                                                                            \
-        FN(bchunk_impl)(D, c, rows, n, G, loss, scratch, nf, L, 0);                              \
+        FN(bchunk_impl)(D, c, rows, n, ahead, G, loss, scratch, nf, L, 0);                       \
     }                                                                                            \
     static void FN(FSGD_CAT(bchunk_csr_, L))(const fsgd_data *D, const fsgd_batch_ctx *c,       \
-                                             const int64_t *rows, int64_t n, double *G,          \
-                                             double *loss, double *scratch, int *nf)             \
+                                             const int64_t *rows, int64_t n, int64_t ahead,      \
+                                             double *G, double *loss, double *scratch,           \
+                                             int *nf)                                            \
     {                                                                                            \
-        FN(bchunk_impl)(D, c, rows, n, G, loss, scratch, nf, L, 1);                              \
+        FN(bchunk_impl)(D, c, rows, n, ahead, G, loss, scratch, nf, L, 1);                       \
     }
 
 FSGD_SPECIALISE(0)

@@ -28,8 +28,8 @@ typedef struct {
 } fsgd_batch_ctx;
 
 typedef void (*fsgd_batch_chunk_fn)(const fsgd_data *, const fsgd_batch_ctx *, const int64_t *rows,
-                                    int64_t n_rows, double *G, double *loss, double *scratch,
-                                    int *nonfinite);
+                                    int64_t n_rows, int64_t n_ahead, double *G, double *loss,
+                                    double *scratch, int *nonfinite);
 typedef void (*fsgd_batch_predict_fn)(const fsgd_data *, const fsgd_batch_ctx *,
                                       const int64_t *rows, int64_t n_rows, double *P);
 

@@ -14,6 +14,10 @@
 #include <string.h>
 #include <time.h>
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 #include "fastsgd.h"
 #include "kernels.h"
 #include "losses.h"
