@@ -596,16 +596,49 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
         generator and seed, so the same order as scikit-learn).
 
     n_jobs : int, default=None
-        Threads for the one-vs-rest problems of a multiclass fit.  ``None``
-        uses all available cores (respecting ``OMP_NUM_THREADS``, cgroup limits
-        and threadpoolctl); the result is the same whatever its value.
+        Threads: for the one-vs-rest problems of a per-sample multiclass fit,
+        or sharing every batch of the batch engine.  ``None`` uses all
+        available cores (respecting ``OMP_NUM_THREADS``, cgroup limits and
+        threadpoolctl); the result is the same whatever its value.
+
+    batch_size : int or "full", default=1
+        Rows per gradient step.  1 is per-sample SGD (scikit-learn's updates
+        exactly, with the other additions at their defaults); larger values
+        average the gradient over the batch; "full" is full-batch gradient
+        descent.
+
+    optimizer : {"sgd", "momentum", "nesterov", "adagrad", "rmsprop", \
+            "adadelta", "adam", "adamw"}, default="sgd"
+        Update rule (docs/batch.md), with ``momentum`` (0.9), ``beta_1``
+        (0.9), ``beta_2`` (0.999), ``rho`` (None: 0.9 for rmsprop, 0.95 for
+        adadelta) and ``optimizer_epsilon`` (None: 1e-10 adagrad, 1e-8 rmsprop,
+        adam, adamw, 1e-6 adadelta) as in the papers.
+
+    learning_rate : also "step", "exponential", "cosine"
+        ``eta0 * lr_decay ** floor(epoch / lr_decay_epochs)`` (step, defaults
+        0.1 and 10), its smooth form (exponential), or cosine annealing from
+        ``eta0`` to ``eta_min`` with warm restarts every ``restart_epochs``
+        epochs, each cycle ``restart_mult`` times longer.  ``warmup_epochs``
+        ramps any schedule up linearly.
+
+    clip_norm : float, default=None
+        Clip each update's gradient to this global Euclidean norm.
+
+    multi_class : {"ovr", "multinomial"}, default="ovr"
+        "multinomial" fits softmax regression (with ``loss="log_loss"``);
+        ``predict_proba`` then returns the softmax of the decision function.
 
     Attributes beyond scikit-learn's
     --------------------------------
     loss_curve_ : ndarray of shape (n_iter_,), or (n_classes, n_iter_) for a multiclass fit
         Mean regularised training objective of each epoch, accumulated while
         fitting (the quantity behind the ``tol`` stopping rule).  Entries after a
-        one-vs-rest problem stopped are NaN.
+        one-vs-rest problem stopped are NaN.  One curve for a multinomial fit.
+
+    optimizer_state_ : dict
+        Batch engine only: the optimizer's per-coordinate state ("slots", of
+        shape (n_slots, n_outputs, n_features + 1), intercept last) and the
+        update, epoch and averaging counters; ``partial_fit`` carries it on.
 
     See :class:`sklearn.linear_model.SGDClassifier` for the other parameters.
     """
