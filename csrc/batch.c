@@ -137,7 +137,7 @@ typedef struct {
     double *W, *Wavg, *S1, *S2;
     double *G;                 /* max chunks x K x ld */
     double *chunk_loss;        /* max chunks x K */
-    double *scratch;           /* max chunks x 2K */
+    double *scratch;           /* max chunks x FSGD_CHUNK_SCRATCH(K) */
     int *chunk_nf;
     double *block_pen;         /* n_blocks x K x 2: sum w^2, sum |w| of the weights used */
     double *block_sq;          /* n_blocks: squared gradient norm (clip_norm) */
@@ -544,7 +544,7 @@ int fsgd_fit_batch(const fsgd_data *D, const fsgd_params *P, const fsgd_batch_pa
     S.W = (double *)malloc(sizeof(double) * kl);
     S.G = (double *)malloc(sizeof(double) * kl * (size_t)max_chunks);
     S.chunk_loss = (double *)malloc(sizeof(double) * (size_t)K * (size_t)max_chunks);
-    S.scratch = (double *)malloc(sizeof(double) * 2 * (size_t)K * (size_t)max_chunks);
+    S.scratch = (double *)malloc(sizeof(double) * FSGD_CHUNK_SCRATCH(K) * (size_t)max_chunks);
     S.chunk_nf = (int *)calloc((size_t)max_chunks, sizeof(int));
     S.block_pen = (double *)calloc((size_t)S.n_blocks * (size_t)K * 2, sizeof(double));
     S.block_sq = (double *)calloc((size_t)S.n_blocks, sizeof(double));
@@ -583,7 +583,6 @@ int fsgd_fit_batch(const fsgd_data *D, const fsgd_params *P, const fsgd_batch_pa
     S.ctx.active = active;
     S.ctx.weight_pos = wpos;
     S.ctx.weight_neg = wneg;
-    S.ctx.prefetch_l1 = full_batch || P->order == FSGD_ORDER_SEQUENTIAL;
 
     {
         double row_bytes = sparse ? row_vals * (double)((is_float32 ? 4 : 8) + 4)
@@ -597,6 +596,9 @@ int fsgd_fit_batch(const fsgd_data *D, const fsgd_params *P, const fsgd_batch_pa
          * random places per batch (order.h) */
         int64_t run = m_max / FSGD_MIN_BATCH_PLACES;
         src.ord.run_rows = run < 1 ? 1 : (run > FSGD_MAX_RUN_ROWS ? FSGD_MAX_RUN_ROWS : run);
+        /* rows in storage order or in runs: into L1 a few rows ahead;
+         * single random rows: into L2, further ahead */
+        S.ctx.prefetch_l1 = full_batch || P->order == FSGD_ORDER_SEQUENTIAL || src.ord.run_rows > 1;
     }
 
     double optimal_init = 0.0;
@@ -665,7 +667,7 @@ int fsgd_fit_batch(const fsgd_data *D, const fsgd_params *P, const fsgd_batch_pa
                     int64_t r0 = c * S.chunk_rows;
                     int64_t cnt = S.m - r0 < S.chunk_rows ? S.m - r0 : S.chunk_rows;
                     S.chunk_fn(D, &S.ctx, S.rows + r0, cnt, S.m - r0 - cnt, S.G + (size_t)c * kl,
-                               S.chunk_loss + c * K, S.scratch + c * 2 * K, &S.chunk_nf[c]);
+                               S.chunk_loss + c * K, S.scratch + (size_t)c * FSGD_CHUNK_SCRATCH(K), &S.chunk_nf[c]);
                 }
                 if (fused_update) {
 #ifdef _OPENMP

@@ -70,66 +70,40 @@ FSGD_INLINE void FN(baxpy)(double *g, const REAL *x, const int32_t *ind, int64_t
 #endif
 }
 
-/* Partial gradient of the rows `rows[0..nrows)`: G (K x (d + 1), zeroed here)
- * receives sum_i s_i dloss_i x_i (intercept slot: sum_i s_i dloss_i), loss[k]
- * the sum of the unweighted losses, *nonfinite whether a prediction was not
- * finite.  scratch holds 2 K doubles.  rows[nrows .. nrows + n_ahead) are the
- * batch's next rows (another chunk's, usually this thread's next): they are
- * prefetched too, so a chunk does not start on rows still in memory. */
-FSGD_INLINE void FN(bchunk_impl)(const fsgd_data *D, const fsgd_batch_ctx *c, const int64_t *rows,
-                                 int64_t nrows, int64_t n_ahead, double *G, double *loss,
-                                 double *scratch, int *nonfinite, const int L, const int sparse)
+/* Softmax cross-entropy rows: per row, the K predictions, their
+ * log-sum-exp, and the K gradient rows. */
+FSGD_INLINE void FN(bchunk_softmax)(const fsgd_data *D, const fsgd_batch_ctx *c,
+                                    const int64_t *rows, int64_t nrows, int64_t n_ahead,
+                                    double *G, double *loss, double *scratch, int *nonfinite,
+                                    const int sparse)
 {
     const int K = c->K;
     const int64_t d = c->d, ld = d + 1;
     const double *W = c->W;
     const double *sw = D->sample_weight;
-    const double max_dloss = 1e12;
     const int64_t pf = c->prefetch_l1 ? FSGD_PREFETCH_ROWS_SEQ : FSGD_PREFETCH_ROWS_RANDOM;
+    double *z = scratch;  /* K values */
+    double total = 0.0;
     int nf = 0;
-    memset(G, 0, sizeof(double) * (size_t)K * (size_t)ld);
-    fsgd_lossacc *acc = (fsgd_lossacc *)scratch;  /* K accumulators of 2 doubles */
-    for (int k = 0; k < K; k++) lossacc_init(&acc[k]);
     for (int64_t i = 0; i < nrows; i++) {
         if (i + pf < nrows + n_ahead) FN(prefetch_row)(D, rows[i + pf], sparse, c->prefetch_l1);
         const int64_t r = rows[i];
         FN(fsgd_row) row = FN(get_row)(D, r, sparse);
-        const double s = sw ? sw[r] : 1.0;
-        if (L == FSGD_LOSS_SOFTMAX) {
-            double *z = loss;  /* z_k = W_k x + b_k; `loss` is written only at the end */
-            double mx = -INFINITY;
-            for (int k = 0; k < K; k++) {
-                const double *Wk = W + (int64_t)k * ld;
-                z[k] = FN(bdot)(Wk, row.x, row.ind, row.nnz, sparse) + Wk[d];
-                nf |= !isfinite(z[k]);
-                if (z[k] > mx) mx = z[k];
-            }
-            double se = 0.0;
-            for (int k = 0; k < K; k++) se += exp(z[k] - mx);
-            const double lse = mx + log(se);
-            const int32_t yc = D->y_code[r];
-            acc[0].sum += lse - z[yc];
-            const double sy = s * c->weight_pos[yc];
-            for (int k = 0; k < K; k++) {
-                double coef = sy * (exp(z[k] - lse) - (k == yc ? 1.0 : 0.0));
-                if (coef != 0.0) {
-                    double *Gk = G + (int64_t)k * ld;
-                    FN(baxpy)(Gk, row.x, row.ind, row.nnz, coef, sparse);
-                    Gk[d] += coef;
-                }
-            }
-            continue;
-        }
+        double mx = -INFINITY;
         for (int k = 0; k < K; k++) {
-            if (!c->active[k]) continue;
             const double *Wk = W + (int64_t)k * ld;
-            const double p = FN(bdot)(Wk, row.x, row.ind, row.nnz, sparse) + Wk[d];
-            nf |= !isfinite(p);
-            const double y = D->y ? D->y[r] : (D->y_code[r] == c->positive[k] ? 1.0 : c->neg);
-            double dl = loss_step(L, c->loss_param, y, p, &acc[k]);
-            if (dl < -max_dloss) dl = -max_dloss;
-            else if (dl > max_dloss) dl = max_dloss;
-            const double coef = s * (y > 0.0 ? c->weight_pos[k] : c->weight_neg[k]) * dl;
+            z[k] = FN(bdot)(Wk, row.x, row.ind, row.nnz, sparse) + Wk[d];
+            nf |= !isfinite(z[k]);
+            if (z[k] > mx) mx = z[k];
+        }
+        double se = 0.0;
+        for (int k = 0; k < K; k++) se += exp(z[k] - mx);
+        const double lse = mx + log(se);
+        const int32_t yc = D->y_code[r];
+        total += lse - z[yc];
+        const double sy = (sw ? sw[r] : 1.0) * c->weight_pos[yc];
+        for (int k = 0; k < K; k++) {
+            double coef = sy * (exp(z[k] - lse) - (k == yc ? 1.0 : 0.0));
             if (coef != 0.0) {
                 double *Gk = G + (int64_t)k * ld;
                 FN(baxpy)(Gk, row.x, row.ind, row.nnz, coef, sparse);
@@ -137,11 +111,84 @@ FSGD_INLINE void FN(bchunk_impl)(const fsgd_data *D, const fsgd_batch_ctx *c, co
             }
         }
     }
+    loss[0] = total;
+    for (int k = 1; k < K; k++) loss[k] = 0.0;
+    *nonfinite = nf;
+}
+
+/* Partial gradient of the rows `rows[0..nrows)`: G (K x (d + 1), zeroed here)
+ * receives sum_i s_i dloss_i x_i (intercept slot: sum_i s_i dloss_i), loss[k]
+ * the sum of the unweighted losses, *nonfinite whether a prediction was not
+ * finite.  rows[nrows .. nrows + n_ahead) are the batch's next rows (another
+ * chunk's, usually this thread's next): they are prefetched too, so a chunk
+ * does not start on rows still in memory.  scratch holds
+ * FSGD_CHUNK_SCRATCH(K) doubles.
+ *
+ * Binary losses go by groups of FSGD_GROUP_MAX rows in three steps: the
+ * predictions, then the losses and derivatives of the group in one
+ * vectorised loop (loss_group), then the gradient rows.  The rows of a group
+ * are still in L1 for the third step, and no row waits for its own
+ * exp/division chain before the next row's dot product can start. */
+FSGD_INLINE void FN(bchunk_impl)(const fsgd_data *D, const fsgd_batch_ctx *c, const int64_t *rows,
+                                 int64_t nrows, int64_t n_ahead, double *G, double *loss,
+                                 double *scratch, int *nonfinite, const int L, const int sparse)
+{
+    const int K = c->K;
+    const int64_t d = c->d, ld = d + 1;
+    memset(G, 0, sizeof(double) * (size_t)K * (size_t)ld);
     if (L == FSGD_LOSS_SOFTMAX) {
-        loss[0] = lossacc_total(&acc[0]);
-        for (int k = 1; k < K; k++) loss[k] = 0.0;
-    } else {
-        for (int k = 0; k < K; k++) loss[k] = lossacc_total(&acc[k]);
+        FN(bchunk_softmax)(D, c, rows, nrows, n_ahead, G, loss, scratch, nonfinite, sparse);
+        return;
+    }
+    const double *W = c->W;
+    const double *sw = D->sample_weight;
+    const double max_dloss = 1e12;
+    const int64_t pf = c->prefetch_l1 ? FSGD_PREFETCH_ROWS_SEQ : FSGD_PREFETCH_ROWS_RANDOM;
+    /* per output k: predictions, targets, derivatives of the group */
+    double *P = scratch, *Y = scratch + (size_t)K * FSGD_GROUP_MAX;
+    double *DL = scratch + 2 * (size_t)K * FSGD_GROUP_MAX;
+    int nf = 0;
+    for (int k = 0; k < K; k++) loss[k] = 0.0;
+    for (int64_t g0 = 0; g0 < nrows; g0 += FSGD_GROUP_MAX) {
+        const int gn = (int)(nrows - g0 < FSGD_GROUP_MAX ? nrows - g0 : FSGD_GROUP_MAX);
+        for (int i = 0; i < gn; i++) {
+            const int64_t ia = g0 + i;
+            if (ia + pf < nrows + n_ahead) FN(prefetch_row)(D, rows[ia + pf], sparse, c->prefetch_l1);
+            const int64_t r = rows[ia];
+            FN(fsgd_row) row = FN(get_row)(D, r, sparse);
+            for (int k = 0; k < K; k++) {
+                if (!c->active[k]) continue;
+                const double *Wk = W + (int64_t)k * ld;
+                const double p = FN(bdot)(Wk, row.x, row.ind, row.nnz, sparse) + Wk[d];
+                nf |= !isfinite(p);
+                P[k * FSGD_GROUP_MAX + i] = p;
+                Y[k * FSGD_GROUP_MAX + i] =
+                    D->y ? D->y[r] : (D->y_code[r] == c->positive[k] ? 1.0 : c->neg);
+            }
+        }
+        for (int k = 0; k < K; k++) {
+            if (!c->active[k]) continue;
+            loss[k] += loss_group(L, c->loss_param, Y + k * FSGD_GROUP_MAX, P + k * FSGD_GROUP_MAX,
+                                  DL + k * FSGD_GROUP_MAX, gn);
+        }
+        for (int i = 0; i < gn; i++) {
+            const int64_t r = rows[g0 + i];
+            FN(fsgd_row) row = FN(get_row)(D, r, sparse);
+            const double s = sw ? sw[r] : 1.0;
+            for (int k = 0; k < K; k++) {
+                if (!c->active[k]) continue;
+                double dl = DL[k * FSGD_GROUP_MAX + i];
+                if (dl < -max_dloss) dl = -max_dloss;
+                else if (dl > max_dloss) dl = max_dloss;
+                const double y = Y[k * FSGD_GROUP_MAX + i];
+                const double coef = s * (y > 0.0 ? c->weight_pos[k] : c->weight_neg[k]) * dl;
+                if (coef != 0.0) {
+                    double *Gk = G + (int64_t)k * ld;
+                    FN(baxpy)(Gk, row.x, row.ind, row.nnz, coef, sparse);
+                    Gk[d] += coef;
+                }
+            }
+        }
     }
     *nonfinite = nf;
 }

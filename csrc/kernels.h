@@ -3,6 +3,7 @@
 #define FASTSGD_KERNELS_H
 
 #include "fastsgd.h"
+#include "losses.h"
 
 #define FSGD_ISA_CAT_(a, b) a##_##b
 #define FSGD_ISA_CAT(a, b) FSGD_ISA_CAT_(a, b)
@@ -26,6 +27,10 @@ typedef struct {
     const double *weight_neg;
     int prefetch_l1;           /* rows come in storage order */
 } fsgd_batch_ctx;
+
+/* doubles of scratch a chunk of the batch engine needs (batch_impl.h):
+ * predictions, targets and derivatives of a group of rows per output */
+#define FSGD_CHUNK_SCRATCH(K) ((size_t)(K) * (3 * FSGD_GROUP_MAX + 1))
 
 typedef void (*fsgd_batch_chunk_fn)(const fsgd_data *, const fsgd_batch_ctx *, const int64_t *rows,
                                     int64_t n_rows, int64_t n_ahead, double *G, double *loss,
