@@ -161,10 +161,11 @@ typedef struct {
     double avg_k;
 } fsgd_batch_shared;
 
-/* Effective per-coordinate steps and the optimizer update of one coordinate:
- * returns the new value of w, and in *eff the step used for the L1 prox. */
-static inline double opt_update(const fsgd_batch_shared *S, int opt, double eta, double g, double w,
-                                double *s1, double *s2, double *eff)
+/* The optimizer update of one coordinate: returns the new value of w, and in
+ * *eff the coordinate's effective step (for the L1 prox).  `opt` is a
+ * constant in every caller (opt_range), so each loop is specialised. */
+static inline double opt_update(const fsgd_batch_shared *S, const int opt, double eta, double g,
+                                double w, double *s1, double *s2, double *eff)
 {
     const fsgd_batch_params *B = S->B;
     double e;
@@ -208,69 +209,112 @@ static inline double opt_update(const fsgd_batch_shared *S, int opt, double eta,
     }
 }
 
-/* The reduced gradient of coordinate j of output k (chunks summed in order,
- * divided by the batch size, L2 part added). */
-static inline double reduced_grad(const fsgd_batch_shared *S, int k, int64_t j, double inv_m)
+/* The step on n coordinates: W[j] from gradient g[j]; `penalised`: these are
+ * weights (AdamW's decay, the L1 prox), not the intercept.  Averaging
+ * follows. */
+static inline void opt_range_impl(const fsgd_batch_shared *S, const int opt, double eta, double *W,
+                                  const double *g, double *S1, double *S2, double *Wa, int64_t n,
+                                  int penalised)
 {
-    const int64_t stride = (int64_t)S->K * S->ld;
-    const double *g = S->G + (int64_t)k * S->ld + j;
-    double sum = g[0];
-    for (int64_t c = 1; c < S->n_chunks; c++) sum += g[c * stride];
-    sum *= inv_m;
-    if (j < S->d && S->opt != FSGD_OPT_ADAMW) sum += S->l2 * S->W[(int64_t)k * S->ld + j];
-    return sum;
+    const double l1 = penalised ? S->l1 : 0.0;
+    const double decay = penalised && opt == FSGD_OPT_ADAMW ? eta * S->l2 : 0.0;
+    double dummy1 = 0.0, dummy2 = 0.0;
+    for (int64_t j = 0; j < n; j++) {
+        double w = W[j], eff;
+        double nw = opt_update(S, opt, eta, g[j], w, S1 ? &S1[j] : &dummy1, S2 ? &S2[j] : &dummy2, &eff);
+        nw -= decay * w;
+        if (l1 > 0.0) {
+            double tau = l1 * eff;
+            nw = nw > tau ? nw - tau : (nw < -tau ? nw + tau : 0.0);
+        }
+        W[j] = nw;
+    }
+    if (S->averaging)
+        for (int64_t j = 0; j < n; j++) Wa[j] += (W[j] - Wa[j]) / S->avg_k;
 }
 
-/* phase 0: reduce and update; 1: reduce into chunk 0 and its squared norm
- * (clip_norm); 2: update from chunk 0, scaled by clip_scale. */
+static void opt_range(const fsgd_batch_shared *S, double eta, double *W, const double *g, double *S1,
+                      double *S2, double *Wa, int64_t n, int penalised)
+{
+    switch (S->opt) {
+#define FSGD_OPT_CASE(o) \
+    case o: opt_range_impl(S, o, eta, W, g, S1, S2, Wa, n, penalised); break;
+    FSGD_OPT_CASE(FSGD_OPT_MOMENTUM)
+    FSGD_OPT_CASE(FSGD_OPT_NESTEROV)
+    FSGD_OPT_CASE(FSGD_OPT_ADAGRAD)
+    FSGD_OPT_CASE(FSGD_OPT_RMSPROP)
+    FSGD_OPT_CASE(FSGD_OPT_ADADELTA)
+    FSGD_OPT_CASE(FSGD_OPT_ADAM)
+    FSGD_OPT_CASE(FSGD_OPT_ADAMW)
+#undef FSGD_OPT_CASE
+    default: opt_range_impl(S, FSGD_OPT_SGD, eta, W, g, S1, S2, Wa, n, penalised);
+    }
+}
+
+/* The gradient of coordinates [j0, j1) of output k into g: the chunks summed
+ * in chunk order, divided by the batch size, the L2 part added to weights
+ * (not to the intercept, not with AdamW). */
+static void reduce_grad(const fsgd_batch_shared *S, int k, int64_t j0, int64_t j1, double *g)
+{
+    const int64_t stride = (int64_t)S->K * S->ld, n = j1 - j0;
+    const double *G = S->G + (int64_t)k * S->ld + j0;
+    const double inv_m = 1.0 / (double)S->m;
+    for (int64_t j = 0; j < n; j++) g[j] = G[j];
+    for (int64_t c = 1; c < S->n_chunks; c++) {
+        const double *Gc = G + c * stride;
+        for (int64_t j = 0; j < n; j++) g[j] += Gc[j];
+    }
+    for (int64_t j = 0; j < n; j++) g[j] *= inv_m;
+    if (S->opt != FSGD_OPT_ADAMW && S->l2 != 0.0) {
+        const double *W = S->W + (int64_t)k * S->ld + j0;
+        const int64_t nw = (j1 <= S->d ? j1 : S->d) - j0;
+        for (int64_t j = 0; j < nw; j++) g[j] += S->l2 * W[j];
+    }
+}
+
+/* One block of coordinates of every output.  phase 0: reduce and step; 1:
+ * reduce into chunk 0's buffer and sum the squares (clip_norm); 2: step from
+ * chunk 0's buffer scaled by clip_scale.  Records the penalty of the weights
+ * the batch used. */
 static void update_block(fsgd_batch_shared *S, int b, int phase)
 {
     const int64_t j0 = (int64_t)b * FSGD_UPDATE_BLOCK;
-    const int64_t j1 = j0 + FSGD_UPDATE_BLOCK < S->ld ? j0 + FSGD_UPDATE_BLOCK : S->ld;
+    int64_t j1 = j0 + FSGD_UPDATE_BLOCK < S->ld ? j0 + FSGD_UPDATE_BLOCK : S->ld;
     const int64_t d = S->d, ld = S->ld;
-    const double inv_m = 1.0 / (double)S->m;
-    const int fit_intercept = S->P->fit_intercept;
-    const int opt = S->opt;
+    if (j1 == ld && !S->P->fit_intercept) j1 = d;  /* the intercept stays put */
+    const int64_t n = j1 - j0, nw = (j1 <= d ? j1 : d) - j0;  /* coordinates, weights */
+    double g[FSGD_UPDATE_BLOCK];
     double sq_total = 0.0;
     for (int k = 0; k < S->K; k++) {
         if (!S->ctx.active[k]) continue;
-        double *W = S->W + (int64_t)k * ld;
-        double *G0 = S->G + (int64_t)k * ld;
-        double *S1 = S->S1 ? S->S1 + (int64_t)k * ld : NULL;
-        double *S2 = S->S2 ? S->S2 + (int64_t)k * ld : NULL;
-        double *Wa = S->Wavg ? S->Wavg + (int64_t)k * ld : NULL;
-        const double eta = S->eta[k];
-        double sq = 0.0, l1n = 0.0;
-        for (int64_t j = j0; j < j1; j++) {
-            if (j == d && !fit_intercept) continue;
+        double *W = S->W + (int64_t)k * ld + j0;
+        double *G0 = S->G + (int64_t)k * ld + j0;
+        if (phase == 2) {
+            for (int64_t j = 0; j < n; j++) g[j] = G0[j] * S->clip_scale;
+        } else {
+            reduce_grad(S, k, j0, j1, g);
             if (phase == 1) {
-                double g = reduced_grad(S, k, j, inv_m);
-                G0[j] = g;
-                sq_total += g * g;
+                for (int64_t j = 0; j < n; j++) {
+                    G0[j] = g[j];
+                    sq_total += g[j] * g[j];
+                }
                 continue;
             }
-            double g = phase == 0 ? reduced_grad(S, k, j, inv_m) : G0[j] * S->clip_scale;
-            double w = W[j], eff, dummy1 = 0.0, dummy2 = 0.0;
-            if (j < d) {
-                sq += w * w;
-                l1n += fabs(w);
-            }
-            double nw = opt_update(S, opt, eta, g, w, S1 ? &S1[j] : &dummy1, S2 ? &S2[j] : &dummy2,
-                                   &eff);
-            if (j < d) {
-                if (opt == FSGD_OPT_ADAMW) nw -= eta * S->l2 * w;
-                if (S->l1 > 0.0) {
-                    double tau = S->l1 * eff;
-                    nw = nw > tau ? nw - tau : (nw < -tau ? nw + tau : 0.0);
-                }
-            }
-            W[j] = nw;
-            if (S->averaging) Wa[j] += (nw - Wa[j]) / S->avg_k;
         }
-        if (phase != 1) {
-            S->block_pen[((int64_t)b * S->K + k) * 2] = sq;
-            S->block_pen[((int64_t)b * S->K + k) * 2 + 1] = l1n;
+        double sq = 0.0, l1n = 0.0;
+        for (int64_t j = 0; j < nw; j++) {
+            sq += W[j] * W[j];
+            l1n += fabs(W[j]);
         }
+        S->block_pen[((int64_t)b * S->K + k) * 2] = sq;
+        S->block_pen[((int64_t)b * S->K + k) * 2 + 1] = l1n;
+        double *S1 = S->S1 ? S->S1 + (int64_t)k * ld + j0 : NULL;
+        double *S2 = S->S2 ? S->S2 + (int64_t)k * ld + j0 : NULL;
+        double *Wa = S->Wavg ? S->Wavg + (int64_t)k * ld + j0 : NULL;
+        opt_range(S, S->eta[k], W, g, S1, S2, Wa, nw, 1);
+        if (n > nw)  /* the intercept */
+            opt_range(S, S->eta[k], W + nw, g + nw, S1 ? S1 + nw : NULL, S2 ? S2 + nw : NULL,
+                      Wa ? Wa + nw : NULL, 1, 0);
     }
     if (phase == 1) S->block_sq[b] = sq_total;
 }
@@ -583,6 +627,8 @@ int fsgd_fit_batch(const fsgd_data *D, const fsgd_params *P, const fsgd_batch_pa
     S.ctx.active = active;
     S.ctx.weight_pos = wpos;
     S.ctx.weight_neg = wneg;
+    S.ctx.weighted = D->sample_weight != NULL;
+    for (int k = 0; k < K; k++) S.ctx.weighted |= wpos[k] != 1.0 || wneg[k] != 1.0;
 
     {
         double row_bytes = sparse ? row_vals * (double)((is_float32 ? 4 : 8) + 4)
@@ -774,7 +820,11 @@ int fsgd_fit_batch(const fsgd_data *D, const fsgd_params *P, const fsgd_batch_pa
                         }
                         if (no_imp[k] >= P->n_iter_no_change) {
                             if (P->learning_rate == FSGD_LR_ADAPTIVE && eta[k] > 1e-6) {
-                                eta_scale[k] /= 5.0;
+                                /* a multinomial model has one rule for its K rows */
+                                if (multinomial)
+                                    for (int kk = 0; kk < K; kk++) eta_scale[kk] /= 5.0;
+                                else
+                                    eta_scale[k] /= 5.0;
                                 no_imp[k] = 0;
                             } else {
                                 n_iter[k] = epoch + 1;

@@ -100,8 +100,8 @@ FSGD_INLINE void FN(bchunk_softmax)(const fsgd_data *D, const fsgd_batch_ctx *c,
         for (int k = 0; k < K; k++) se += exp(z[k] - mx);
         const double lse = mx + log(se);
         const int32_t yc = D->y_code[r];
-        total += lse - z[yc];
         const double sy = (sw ? sw[r] : 1.0) * c->weight_pos[yc];
+        total += sy * (lse - z[yc]);
         for (int k = 0; k < K; k++) {
             double coef = sy * (exp(z[k] - lse) - (k == yc ? 1.0 : 0.0));
             if (coef != 0.0) {
@@ -118,7 +118,7 @@ FSGD_INLINE void FN(bchunk_softmax)(const fsgd_data *D, const fsgd_batch_ctx *c,
 
 /* Partial gradient of the rows `rows[0..nrows)`: G (K x (d + 1), zeroed here)
  * receives sum_i s_i dloss_i x_i (intercept slot: sum_i s_i dloss_i), loss[k]
- * the sum of the unweighted losses, *nonfinite whether a prediction was not
+ * sum_i s_i loss_i (s_i: sample times class weight), *nonfinite whether a prediction was not
  * finite.  rows[nrows .. nrows + n_ahead) are the batch's next rows (another
  * chunk's, usually this thread's next): they are prefetched too, so a chunk
  * does not start on rows still in memory.  scratch holds
@@ -147,6 +147,7 @@ FSGD_INLINE void FN(bchunk_impl)(const fsgd_data *D, const fsgd_batch_ctx *c, co
     /* per output k: predictions, targets, derivatives of the group */
     double *P = scratch, *Y = scratch + (size_t)K * FSGD_GROUP_MAX;
     double *DL = scratch + 2 * (size_t)K * FSGD_GROUP_MAX;
+    double *WT = scratch + 3 * (size_t)K * FSGD_GROUP_MAX;  /* weights, when weighted */
     int nf = 0;
     for (int k = 0; k < K; k++) loss[k] = 0.0;
     for (int64_t g0 = 0; g0 < nrows; g0 += FSGD_GROUP_MAX) {
@@ -161,27 +162,28 @@ FSGD_INLINE void FN(bchunk_impl)(const fsgd_data *D, const fsgd_batch_ctx *c, co
                 const double *Wk = W + (int64_t)k * ld;
                 const double p = FN(bdot)(Wk, row.x, row.ind, row.nnz, sparse) + Wk[d];
                 nf |= !isfinite(p);
+                const double y = D->y ? D->y[r] : (D->y_code[r] == c->positive[k] ? 1.0 : c->neg);
                 P[k * FSGD_GROUP_MAX + i] = p;
-                Y[k * FSGD_GROUP_MAX + i] =
-                    D->y ? D->y[r] : (D->y_code[r] == c->positive[k] ? 1.0 : c->neg);
+                Y[k * FSGD_GROUP_MAX + i] = y;
+                WT[k * FSGD_GROUP_MAX + i] =
+                    (sw ? sw[r] : 1.0) * (y > 0.0 ? c->weight_pos[k] : c->weight_neg[k]);
             }
         }
         for (int k = 0; k < K; k++) {
             if (!c->active[k]) continue;
             loss[k] += loss_group(L, c->loss_param, Y + k * FSGD_GROUP_MAX, P + k * FSGD_GROUP_MAX,
+                                  c->weighted ? WT + k * FSGD_GROUP_MAX : NULL,
                                   DL + k * FSGD_GROUP_MAX, gn);
         }
         for (int i = 0; i < gn; i++) {
             const int64_t r = rows[g0 + i];
             FN(fsgd_row) row = FN(get_row)(D, r, sparse);
-            const double s = sw ? sw[r] : 1.0;
             for (int k = 0; k < K; k++) {
                 if (!c->active[k]) continue;
                 double dl = DL[k * FSGD_GROUP_MAX + i];
                 if (dl < -max_dloss) dl = -max_dloss;
                 else if (dl > max_dloss) dl = max_dloss;
-                const double y = Y[k * FSGD_GROUP_MAX + i];
-                const double coef = s * (y > 0.0 ? c->weight_pos[k] : c->weight_neg[k]) * dl;
+                const double coef = WT[k * FSGD_GROUP_MAX + i] * dl;
                 if (coef != 0.0) {
                     double *Gk = G + (int64_t)k * ld;
                     FN(baxpy)(Gk, row.x, row.ind, row.nnz, coef, sparse);

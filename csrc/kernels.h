@@ -26,11 +26,12 @@ typedef struct {
     const double *weight_pos;  /* per output (softmax: class weight of class k) */
     const double *weight_neg;
     int prefetch_l1;           /* rows come in storage order */
+    int weighted;              /* sample or class weights other than 1 */
 } fsgd_batch_ctx;
 
 /* doubles of scratch a chunk of the batch engine needs (batch_impl.h):
- * predictions, targets and derivatives of a group of rows per output */
-#define FSGD_CHUNK_SCRATCH(K) ((size_t)(K) * (3 * FSGD_GROUP_MAX + 1))
+ * predictions, targets, weights and derivatives of a group of rows per output */
+#define FSGD_CHUNK_SCRATCH(K) ((size_t)(K) * (4 * FSGD_GROUP_MAX + 1))
 
 typedef void (*fsgd_batch_chunk_fn)(const fsgd_data *, const fsgd_batch_ctx *, const int64_t *rows,
                                     int64_t n_rows, int64_t n_ahead, double *G, double *loss,

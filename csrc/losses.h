@@ -184,37 +184,45 @@ FSGD_INLINE double exp_poly(double x)
     return q * scale;
 }
 
-/* dl[i] = dloss/dp at (y[i], p[i]) for i < n; returns the summed loss.  n is
- * at most FSGD_GROUP_MAX. */
+/* dl[i] = dloss/dp at (y[i], p[i]) for i < n; returns the summed loss, each
+ * row's weighted by w[i] (w NULL: unweighted).  n is at most FSGD_GROUP_MAX. */
 #define FSGD_GROUP_MAX 32
-FSGD_INLINE double loss_group(const int L, double param, const double *y, const double *p, double *dl,
-                              int n)
+FSGD_INLINE double loss_group(const int L, double param, const double *y, const double *p,
+                              const double *w, double *dl, int n)
 {
     double total = 0.0;
     if (L == FSGD_LOSS_LOG) {
         /* as loss_step: loss = (1 - y) p + log(1 + e^-p), dloss from e = e^-p;
          * below p = -37, e is taken at -37 and the loss corrected by -37 - p
          * (log(1 + e^-p) = -p + O(e^p) there) */
-        double fac[FSGD_GROUP_MAX];
-        double lin = 0.0;
-#pragma omp simd reduction(+ : lin)
+        double fac[FSGD_GROUP_MAX], lin[FSGD_GROUP_MAX];
+#pragma omp simd
         for (int i = 0; i < n; i++) {
             double pc = p[i] > -37.0 ? p[i] : -37.0;
             double e = exp_poly(-pc);
             dl[i] = ((1.0 - y[i]) - y[i] * e) / (1.0 + e);
             fac[i] = 1.0 + e;
-            lin += (1.0 - y[i]) * p[i] + (-37.0 - p[i] > 0.0 ? -37.0 - p[i] : 0.0);
+            lin[i] = (1.0 - y[i]) * p[i] + (-37.0 - p[i] > 0.0 ? -37.0 - p[i] : 0.0);
         }
-        /* one log per 16 rows: each factor is below 1.2e16, 16 of them below 1e257 */
+        if (w) {
+            for (int i = 0; i < n; i++) total += w[i] * (lin[i] + log(fac[i]));
+            return total;
+        }
+        /* unweighted: one log per 16 rows; each factor is below 1.2e16, 16 of
+         * them below 1e257 */
         for (int i0 = 0; i0 < n; i0 += 16) {
             double prod = 1.0;
-            for (int i = i0; i < n && i < i0 + 16; i++) prod *= fac[i];
+            for (int i = i0; i < n && i < i0 + 16; i++) {
+                prod *= fac[i];
+                total += lin[i];
+            }
             total += log(prod);
         }
-        return total + lin;
+        return total;
     }
     for (int i = 0; i < n; i++) {
-        total += loss_value(L, param, y[i], p[i]);
+        double lv = loss_value(L, param, y[i], p[i]);
+        total += w ? w[i] * lv : lv;
         dl[i] = loss_dloss(L, param, y[i], p[i]);
     }
     return total;

@@ -1093,10 +1093,16 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         X = _engine_dtype_like(self, X)
         coef_init = None if first_call else _CONTINUE
         t_start = 1.0 if first_call else self.t_
-        self._fit_samples(X, y, sample_weight, coef_init, None, 1, t_start)
+        self._fit_samples(
+            X, y, sample_weight, coef_init, None, 1, t_start, continue_state=not first_call
+        )
         return self
 
-    def _fit_samples(self, X, y, sample_weight, coef_init, intercept_init, max_iter, t_start):
+    def _fit_samples(
+        self, X, y, sample_weight, coef_init, intercept_init, max_iter, t_start, continue_state=False
+    ):
+        """``continue_state``: carry the optimizer state on (partial_fit); a
+        fit, warm_start included, starts it afresh."""
         n_samples, n_features = X.shape
         dtype = X.dtype
         y = np.ascontiguousarray(y, dtype=dtype).astype(np.float64)
@@ -1130,7 +1136,7 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
             label_01=False,
             score_kind=_SCORE_R2,
             n_threads=effective_n_threads(self.n_jobs, None if self._uses_batch_engine() else 1),
-            continue_state=coef_init is _CONTINUE,
+            continue_state=continue_state,
         )
         n_iter_ = int(n_iter[0])
         t_ = t_start + n_iter_ * n_samples
