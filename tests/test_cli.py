@@ -39,11 +39,25 @@ def test_demo_no_sklearn_and_float32(tmp_path):
     assert re.search(r"held-out accuracy +[0-9.]+\s*$", proc.stdout, re.M)
 
 
+def test_demo_mini_batch_adam(tmp_path):
+    proc = _run(["-m", "fastsgd", "demo", "--rows", "20000", "--cols", "10", "--epochs", "3",
+                 "--batch-size", "64", "--optimizer", "adam", "--n-jobs", "2"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "batch_size=64" in proc.stdout and "optimizer='adam'" in proc.stdout
+    accuracies = re.search(r"held-out accuracy +([0-9.]+) +([0-9.]+)", proc.stdout)
+    assert accuracies, proc.stdout
+    # Adam on mini-batches learns the problem about as well as per-sample SGD
+    assert float(accuracies.group(1)) > float(accuracies.group(2)) - 0.05
+
+
 def test_cli_usage_errors(tmp_path):
     assert _run(["-m", "fastsgd"], cwd=tmp_path).returncode == 2
     proc = _run(["-m", "fastsgd", "demo", "--rows", "3"], cwd=tmp_path)
     assert proc.returncode == 2
     assert "--rows" in proc.stderr
+    proc = _run(["-m", "fastsgd", "demo", "--batch-size", "0"], cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "--batch-size" in proc.stderr
 
 
 def test_compare_writes_markdown(tmp_path):

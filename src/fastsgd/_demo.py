@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 LOSSES = ("log_loss", "hinge", "modified_huber", "squared_hinge", "perceptron")
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam", "adamw")
 ALPHA = 1e-4
 TEST_FRACTION = 0.2
 LABEL_NOISE = 0.5  # std of the noise added to the true (unit-variance) score
@@ -254,9 +255,28 @@ def add_arguments(parser):
                         help="loss (default: log_loss)")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of the data and of both models' shuffling (default: 0)")
+    parser.add_argument("--batch-size", type=_batch_size, default=1,
+                        help="fastsgd's batch_size: 1 (per-sample, default), a number of rows, "
+                             "or 'full'; scikit-learn always runs per-sample")
+    parser.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd",
+                        help="fastsgd's optimizer (default: sgd)")
+    parser.add_argument("--n-jobs", type=int, default=None,
+                        help="fastsgd's n_jobs (default: all cores)")
     parser.add_argument("--no-sklearn", action="store_true",
                         help="skip the scikit-learn fit")
     return parser
+
+
+def _batch_size(text):
+    if text == "full":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected a positive integer or 'full', got %r" % text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("expected a positive integer or 'full', got %r" % text)
+    return value
 
 
 def _check_args(parser, args):
@@ -314,7 +334,11 @@ def run(args):
     print("Model: " + ", ".join("%s=%r" % kv for kv in params.items()))
     print()
 
-    fast = fastsgd.SGDClassifier(**params)
+    extra = dict(batch_size=args.batch_size, optimizer=args.optimizer, n_jobs=args.n_jobs)
+    if args.batch_size != 1 or args.optimizer != "sgd":
+        print("fastsgd also: " + ", ".join("%s=%r" % kv for kv in extra.items()))
+        print()
+    fast = fastsgd.SGDClassifier(**params, **extra)
     fast_t = _fit_and_report("fastsgd.SGDClassifier (shuffle_mode=%r)" % fast.shuffle_mode,
                              fast, X_train, y_train, args.epochs)
     sk = sk_t = None
