@@ -42,7 +42,7 @@
  * runs on one thread; the environment variable FASTSGD_PARALLEL_MIN_WORK
  * overrides it (the benchmarks measure the crossover with it). */
 #ifndef FSGD_PARALLEL_MIN_WORK
-#define FSGD_PARALLEL_MIN_WORK 10000.0
+#define FSGD_PARALLEL_MIN_WORK 5000.0
 #endif
 #define FSGD_PREDICT_ROWS 1024
 /* Shuffled batches are drawn in runs of consecutive rows (order.h): at most

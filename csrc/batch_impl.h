@@ -70,6 +70,60 @@ FSGD_INLINE void FN(baxpy)(double *g, const REAL *x, const int32_t *ind, int64_t
 #endif
 }
 
+/* G[0..d) += sum_i coef[i] x_i[0..d) over the dense rows xr[0..n) of a group:
+ * the rows are in L1 (the group's predictions just read them), and four
+ * vectors of G are accumulated in registers over all the rows before being
+ * stored once, rather than G being loaded and stored once per row. */
+FSGD_INLINE void FN(group_axpy_dense)(double *G, const REAL *const *xr, const double *coef, int n,
+                                      int64_t d)
+{
+    int64_t j = 0;
+#if defined(__GNUC__)
+    for (; j + 4 * FSGD_VL <= d; j += 4 * FSGD_VL) {
+        fsgd_vd a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+        for (int i = 0; i < n; i++) {
+            const REAL *x = xr[i] + j;
+            const double c = coef[i];
+            a0 += FN(loadv)(x) * c;
+            a1 += FN(loadv)(x + FSGD_VL) * c;
+            a2 += FN(loadv)(x + 2 * FSGD_VL) * c;
+            a3 += FN(loadv)(x + 3 * FSGD_VL) * c;
+        }
+        fsgd_vd g0, g1, g2, g3;
+        memcpy(&g0, G + j, sizeof(g0));
+        memcpy(&g1, G + j + FSGD_VL, sizeof(g1));
+        memcpy(&g2, G + j + 2 * FSGD_VL, sizeof(g2));
+        memcpy(&g3, G + j + 3 * FSGD_VL, sizeof(g3));
+        g0 += a0;
+        g1 += a1;
+        g2 += a2;
+        g3 += a3;
+        memcpy(G + j, &g0, sizeof(g0));
+        memcpy(G + j + FSGD_VL, &g1, sizeof(g1));
+        memcpy(G + j + 2 * FSGD_VL, &g2, sizeof(g2));
+        memcpy(G + j + 3 * FSGD_VL, &g3, sizeof(g3));
+    }
+    for (; j + FSGD_VL <= d; j += FSGD_VL) {
+        fsgd_vd a0 = {0}, a1 = {0};
+        int i = 0;
+        for (; i + 2 <= n; i += 2) {
+            a0 += FN(loadv)(xr[i] + j) * coef[i];
+            a1 += FN(loadv)(xr[i + 1] + j) * coef[i + 1];
+        }
+        if (i < n) a0 += FN(loadv)(xr[i] + j) * coef[i];
+        fsgd_vd g0;
+        memcpy(&g0, G + j, sizeof(g0));
+        g0 += a0 + a1;
+        memcpy(G + j, &g0, sizeof(g0));
+    }
+#endif
+    for (; j < d; j++) {
+        double a = 0.0;
+        for (int i = 0; i < n; i++) a += coef[i] * (double)xr[i][j];
+        G[j] += a;
+    }
+}
+
 /* Softmax cross-entropy rows: per row, the K predictions, their
  * log-sum-exp, and the K gradient rows. */
 FSGD_INLINE void FN(bchunk_softmax)(const fsgd_data *D, const fsgd_batch_ctx *c,
@@ -126,9 +180,10 @@ FSGD_INLINE void FN(bchunk_softmax)(const fsgd_data *D, const fsgd_batch_ctx *c,
  *
  * Binary losses go by groups of FSGD_GROUP_MAX rows in three steps: the
  * predictions, then the losses and derivatives of the group in one
- * vectorised loop (loss_group), then the gradient rows.  The rows of a group
- * are still in L1 for the third step, and no row waits for its own
- * exp/division chain before the next row's dot product can start. */
+ * vectorised loop (loss_group), then the gradient rows (dense: all rows of
+ * the group at once, group_axpy_dense).  The rows of a group are still in L1
+ * for the third step, and no row waits for its own exp/division chain before
+ * the next row's dot product can start. */
 FSGD_INLINE void FN(bchunk_impl)(const fsgd_data *D, const fsgd_batch_ctx *c, const int64_t *rows,
                                  int64_t nrows, int64_t n_ahead, double *G, double *loss,
                                  double *scratch, int *nonfinite, const int L, const int sparse)
@@ -148,6 +203,7 @@ FSGD_INLINE void FN(bchunk_impl)(const fsgd_data *D, const fsgd_batch_ctx *c, co
     double *P = scratch, *Y = scratch + (size_t)K * FSGD_GROUP_MAX;
     double *DL = scratch + 2 * (size_t)K * FSGD_GROUP_MAX;
     double *WT = scratch + 3 * (size_t)K * FSGD_GROUP_MAX;  /* weights, when weighted */
+    const REAL *XR[FSGD_GROUP_MAX];  /* the group's dense rows */
     int nf = 0;
     for (int k = 0; k < K; k++) loss[k] = 0.0;
     for (int64_t g0 = 0; g0 < nrows; g0 += FSGD_GROUP_MAX) {
@@ -157,6 +213,7 @@ FSGD_INLINE void FN(bchunk_impl)(const fsgd_data *D, const fsgd_batch_ctx *c, co
             if (ia + pf < nrows + n_ahead) FN(prefetch_row)(D, rows[ia + pf], sparse, c->prefetch_l1);
             const int64_t r = rows[ia];
             FN(fsgd_row) row = FN(get_row)(D, r, sparse);
+            XR[i] = row.x;
             for (int k = 0; k < K; k++) {
                 if (!c->active[k]) continue;
                 const double *Wk = W + (int64_t)k * ld;
@@ -175,20 +232,29 @@ FSGD_INLINE void FN(bchunk_impl)(const fsgd_data *D, const fsgd_batch_ctx *c, co
                                   c->weighted ? WT + k * FSGD_GROUP_MAX : NULL,
                                   DL + k * FSGD_GROUP_MAX, gn);
         }
-        for (int i = 0; i < gn; i++) {
-            const int64_t r = rows[g0 + i];
-            FN(fsgd_row) row = FN(get_row)(D, r, sparse);
-            for (int k = 0; k < K; k++) {
-                if (!c->active[k]) continue;
-                double dl = DL[k * FSGD_GROUP_MAX + i];
+        for (int k = 0; k < K; k++) {
+            if (!c->active[k]) continue;
+            /* DL becomes the rows' gradient coefficients s_i dloss_i */
+            double *coef = DL + k * FSGD_GROUP_MAX;
+            const double *wt = WT + k * FSGD_GROUP_MAX;
+            double *Gk = G + (int64_t)k * ld;
+            double bsum = 0.0;
+            for (int i = 0; i < gn; i++) {
+                double dl = coef[i];
                 if (dl < -max_dloss) dl = -max_dloss;
                 else if (dl > max_dloss) dl = max_dloss;
-                const double coef = WT[k * FSGD_GROUP_MAX + i] * dl;
-                if (coef != 0.0) {
-                    double *Gk = G + (int64_t)k * ld;
-                    FN(baxpy)(Gk, row.x, row.ind, row.nnz, coef, sparse);
-                    Gk[d] += coef;
-                }
+                coef[i] = wt[i] * dl;
+                bsum += coef[i];
+            }
+            Gk[d] += bsum;
+            if (!sparse) {
+                FN(group_axpy_dense)(Gk, XR, coef, gn, d);
+                continue;
+            }
+            for (int i = 0; i < gn; i++) {
+                if (coef[i] == 0.0) continue;
+                FN(fsgd_row) row = FN(get_row)(D, rows[g0 + i], sparse);
+                FN(baxpy)(Gk, row.x, row.ind, row.nnz, coef[i], sparse);
             }
         }
     }
