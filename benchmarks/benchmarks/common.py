@@ -60,11 +60,10 @@ PROFILE = get_profile()
 # ---------------------------------------------------------------------------
 # parameter axes
 #
-# batch_size: 1 is the per-sample engine (all fastsgd has today).  Mini-batch
-# sizes are added to this list when fastsgd gets them (and make_estimator
-# learns to pass them on); the results of the existing combinations stay
-# comparable because the benchmark code does not change.
-BATCH_SIZES = [1]
+# batch_size: 1 is the per-sample engine; 256 and "full" the batch engine
+# with Adam (make_estimator).  New sizes can be appended: the results of the
+# existing combinations stay comparable because their code does not change.
+BATCH_SIZES = [1, 256, "full"]
 DATA_KINDS = ["dense-float64", "dense-float32", "csr-float64"]
 ESTIMATORS = ["classifier", "regressor"]
 
@@ -94,12 +93,14 @@ def make_estimator(estimator, batch_size=1):
 
     The classifier uses log_loss (as benchmarks/compare.py), the regressor its
     default squared_error; everything else is scikit-learn's defaults
-    (block shuffle).  batch_size 1 is the per-sample engine.
+    (block shuffle).  batch_size 1 is the per-sample engine; other sizes run
+    the batch engine with Adam at a constant step (0.001 for mini-batches,
+    Adam's default; 0.1 for full batches, which take one step per epoch).
     """
-    if batch_size != 1:
-        # NotImplementedError in setup makes asv skip the combination
-        raise NotImplementedError("batch_size=%r: mini-batch fits are not implemented yet" % batch_size)
     common = dict(penalty="l2", alpha=ALPHA, max_iter=MAX_ITER, tol=None, random_state=RANDOM_STATE)
+    if batch_size != 1:
+        eta0 = 0.1 if batch_size == "full" else 0.001
+        common.update(batch_size=batch_size, optimizer="adam", learning_rate="constant", eta0=eta0)
     if estimator == "classifier":
         return fastsgd.SGDClassifier(loss="log_loss", n_jobs=1, **common)
     if estimator == "regressor":

@@ -1,9 +1,10 @@
 """fastsgd fit / predict speed, fit memory and fit quality.
 
 Every benchmark is parameterised by batch_size x data x estimator (see
-common.py): per-sample fits (batch_size 1) on dense float64, dense float32 and
-CSR float64 data, with SGDClassifier(log_loss) and SGDRegressor(squared_error),
-all with alpha=1e-4, max_iter=5, tol=None, random_state=0.
+common.py): per-sample fits (batch_size 1) and Adam on batches of 256 rows
+and on full batches, on dense float64, dense float32 and CSR float64 data, with
+SGDClassifier(log_loss) and SGDRegressor(squared_error), all with alpha=1e-4,
+max_iter=5, tol=None, random_state=0.
 
 asv flags an *increase* as a regression for every benchmark type, so quality
 is tracked as quantities where lower is better: the final objective, its
