@@ -13,7 +13,7 @@
 typedef int (*fsgd_fit_problem_fn)(const fsgd_data *, const fsgd_params *, fsgd_problem *, int,
                                    fsgd_progress_fn, void *);
 
-/* ---- batch engine: row kernels called by batch.c ---- */
+/* ---- batch engine: row kernels (batch_impl.h) called by batch_engine.h ---- */
 typedef struct {
     const double *W;           /* K x (d + 1) working weights, intercept last */
     int K;
@@ -39,10 +39,13 @@ typedef void (*fsgd_batch_chunk_fn)(const fsgd_data *, const fsgd_batch_ctx *, c
 typedef void (*fsgd_batch_predict_fn)(const fsgd_data *, const fsgd_batch_ctx *,
                                       const int64_t *rows, int64_t n_rows, double *P);
 
+typedef int (*fsgd_fit_batch_fn)(const fsgd_data *, const fsgd_params *,
+                                 const fsgd_batch_params *, fsgd_problem *, int,
+                                 fsgd_batch_state *, int, fsgd_progress_fn, void *);
+
 typedef struct {
-    fsgd_fit_problem_fn fit_problem;
-    fsgd_batch_chunk_fn (*batch_chunk)(int is_float32, int sparse, int loss);
-    fsgd_batch_predict_fn (*batch_predict)(int is_float32);
+    fsgd_fit_problem_fn fit_problem;   /* per-sample engine, one binary problem */
+    fsgd_fit_batch_fn fit_batch;       /* batch engine, a whole fit (batch_engine.h) */
 } fsgd_kernel_set;
 
 extern const fsgd_kernel_set fsgd_kernels_base;

@@ -75,15 +75,12 @@ static int fit_problem(const fsgd_data *data, const fsgd_params *params, fsgd_pr
     return fit_one_table64[sparse][loss](data, params, prob, index, progress, ctx);
 }
 
-static fsgd_batch_chunk_fn batch_chunk(int is_float32, int sparse, int loss)
+static fsgd_batch_chunk_fn batch_chunk_fn(int is_float32, int sparse, int loss)
 {
     if (loss < 0 || loss > FSGD_LOSS_SOFTMAX) return NULL;
     return is_float32 ? bchunk_table32[sparse ? 1 : 0][loss] : bchunk_table64[sparse ? 1 : 0][loss];
 }
 
-static fsgd_batch_predict_fn batch_predict(int is_float32)
-{
-    return is_float32 ? bpredict32 : bpredict64;
-}
+#include "batch_engine.h"
 
-const fsgd_kernel_set FSGD_ISA_NAME(fsgd_kernels) = {fit_problem, batch_chunk, batch_predict};
+const fsgd_kernel_set FSGD_ISA_NAME(fsgd_kernels) = {fit_problem, fit_batch};
