@@ -538,8 +538,13 @@ static int fit_batch(const fsgd_data *D, const fsgd_params *P, const fsgd_batch_
     int64_t chunk_rows = (m_max + FSGD_MAX_CHUNKS - 1) / FSGD_MAX_CHUNKS;
     if (chunk_rows < FSGD_MIN_CHUNK_ROWS) chunk_rows = FSGD_MIN_CHUNK_ROWS;
     int64_t max_chunks = (m_max + chunk_rows - 1) / chunk_rows;
+    /* each chunk's gradient buffer is zeroed and summed whole (K x (d + 1)
+     * values) every batch: at most FSGD_MAX_CHUNK_BYTES of them, and (wide
+     * sparse rows) no more than the batch's stored values justify */
     double chunk_bytes = 8.0 * (double)K * (double)ld;
     int64_t cap = (int64_t)(FSGD_MAX_CHUNK_BYTES / chunk_bytes);
+    int64_t cap_work = (int64_t)((double)m_max * row_vals / (double)ld);
+    if (cap > cap_work) cap = cap_work;
     if (cap < 1) cap = 1;
     if (max_chunks > cap) {
         max_chunks = cap;
