@@ -231,31 +231,54 @@ def _mark(ok):
     return "met" if ok else "**missed**"
 
 
-def build_markdown(args, results, png_rel):
+def command_line():
+    """The exact command line of this run, as the reports print it."""
+    return shlex.join(getattr(sys, "orig_argv", [sys.executable] + sys.argv))
+
+
+def environment_lines(extra_versions=()):
+    """The reports' two Markdown bullets: date and machine, then versions.
+
+    ``extra_versions``: more "name version" strings, after fastsgd's.
+    """
     import scipy
     import sklearn
 
     import fastsgd
 
-    command = shlex.join(getattr(sys, "orig_argv", [sys.executable] + sys.argv))
-    some = next(iter(results.values()))[1]
     git = _git_revision()
+    versions = [
+        "Python %s" % platform.python_version(),
+        "numpy %s" % np.__version__,
+        "scipy %s" % scipy.__version__,
+        "scikit-learn %s" % sklearn.__version__,
+        "fastsgd %s (OpenMP %s, kernels %s)"
+        % (fastsgd.__version__, "on" if fastsgd.openmp_enabled() else "off",
+           fastsgd._engine.kernels_name()),
+        *extra_versions,
+    ]
+    if git:
+        versions.append("git %s" % git)
+    return [
+        "- Date: %s; host: %s, %s CPUs available; %s %s"
+        % (datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), _cpu_model(), _n_cpus(),
+           platform.system(), platform.release()),
+        "- " + ", ".join(versions),
+    ]
+
+
+def build_markdown(args, results, png_rel):
+    some = next(iter(results.values()))[1]
     md = [
         "# fastsgd vs scikit-learn: SGDClassifier benchmark",
         "",
         "Command:",
         "",
         "```",
-        command,
+        command_line(),
         "```",
         "",
-        "- Date: %s; host: %s, %s CPUs available; %s %s"
-        % (datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), _cpu_model(), _n_cpus(),
-           platform.system(), platform.release()),
-        "- Python %s, numpy %s, scipy %s, scikit-learn %s, fastsgd %s (OpenMP %s)%s"
-        % (platform.python_version(), np.__version__, scipy.__version__, sklearn.__version__,
-           fastsgd.__version__, "on" if fastsgd.openmp_enabled() else "off",
-           ", git %s" % git if git else ""),
+        *environment_lines(),
         "- Data: %s x %s dense standard-normal features, labels from a noisy random linear "
         "model; %s training rows (fitted), %s held-out rows (accuracy)."
         % (f"{args.rows:,}", f"{args.cols:,}", f"{some['n_train']:,}", f"{some['n_test']:,}"),
