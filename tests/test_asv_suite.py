@@ -101,7 +101,7 @@ def test_every_benchmark_runs_once(suite):
     common, modules = suite
     benchmarks = _benchmarks(modules)
     names = {"%s.%s" % (cls.__name__, name) for cls, name in benchmarks}
-    assert {"Fit.time_fit", "Fit.peakmem_fit", "Predict.time_predict",
+    assert {"Fit.time_fit", "Fit.peakmem_fit", "FitThreads.time_fit", "Predict.time_predict",
             "Quality.track_objective", "Quality.track_objective_gap",
             "Quality.track_heldout_error"} <= names
     results = {}
@@ -128,6 +128,20 @@ def test_every_benchmark_runs_once(suite):
             assert 0 < value < (0.4 if estimator == "classifier" else 0.6), (params, value)
         else:
             assert value > 0, (params, value)
+
+
+def test_parameter_axes(suite):
+    common, _ = suite
+    # the per-sample engine, mini-batches and full batches
+    assert common.BATCH_SIZES[0] == 1 and {256, "full"} <= set(common.BATCH_SIZES)
+    assert common.THREAD_PARAM_NAMES == common.PARAM_NAMES + ["n_jobs"]
+    assert common.N_JOBS == [1, 2] and 1 not in common.THREAD_BATCH_SIZES
+    for estimator in common.ESTIMATORS:
+        assert common.make_estimator(estimator).n_jobs == 1  # every benchmark but FitThreads
+        for batch_size in common.THREAD_BATCH_SIZES:
+            for n_jobs in common.N_JOBS:
+                est = common.make_estimator(estimator, batch_size, n_jobs)
+                assert (est.batch_size, est.optimizer, est.n_jobs) == (batch_size, "adam", n_jobs)
 
 
 def test_optimal_objective_is_a_lower_bound(suite):

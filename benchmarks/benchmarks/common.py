@@ -81,6 +81,15 @@ DATA = [data_label(kind) for kind in DATA_KINDS]
 PARAMS = [BATCH_SIZES, DATA, ESTIMATORS]
 PARAM_NAMES = ["batch_size", "data", "estimator"]
 
+# threads: the batch engine's fit time with n_jobs 1 and 2 (sgd.FitThreads).
+# Its coef_ does not depend on n_jobs, so only the time is tracked; the other
+# benchmarks run n_jobs=1.  The thread count is part of the parameters, not
+# taken from the machine, so results stay comparable across machines.
+THREAD_BATCH_SIZES = [256, "full"]
+N_JOBS = [1, 2]
+THREAD_PARAMS = [THREAD_BATCH_SIZES, DATA, ESTIMATORS, N_JOBS]
+THREAD_PARAM_NAMES = PARAM_NAMES + ["n_jobs"]
+
 # ---------------------------------------------------------------------------
 # estimators
 ALPHA = 1e-4
@@ -88,7 +97,7 @@ MAX_ITER = 5
 RANDOM_STATE = 0
 
 
-def make_estimator(estimator, batch_size=1):
+def make_estimator(estimator, batch_size=1, n_jobs=1):
     """fastsgd estimator of a benchmark: L2, alpha=1e-4, max_iter=5, tol=None, random_state=0.
 
     The classifier uses log_loss (as benchmarks/compare.py), the regressor its
@@ -96,13 +105,16 @@ def make_estimator(estimator, batch_size=1):
     (block shuffle).  batch_size 1 is the per-sample engine; other sizes run
     the batch engine with Adam at a constant step (0.001 for mini-batches,
     Adam's default; 0.1 for full batches, which take one step per epoch).
+    n_jobs is explicit for both estimators: the batch engine shares every
+    batch among n_jobs threads (a binary per-sample fit uses one anyway).
     """
-    common = dict(penalty="l2", alpha=ALPHA, max_iter=MAX_ITER, tol=None, random_state=RANDOM_STATE)
+    common = dict(penalty="l2", alpha=ALPHA, max_iter=MAX_ITER, tol=None, random_state=RANDOM_STATE,
+                  n_jobs=n_jobs)
     if batch_size != 1:
         eta0 = 0.1 if batch_size == "full" else 0.001
         common.update(batch_size=batch_size, optimizer="adam", learning_rate="constant", eta0=eta0)
     if estimator == "classifier":
-        return fastsgd.SGDClassifier(loss="log_loss", n_jobs=1, **common)
+        return fastsgd.SGDClassifier(loss="log_loss", **common)
     if estimator == "regressor":
         return fastsgd.SGDRegressor(loss="squared_error", **common)
     raise ValueError("unknown estimator %r" % estimator)

@@ -4,7 +4,8 @@ Every benchmark is parameterised by batch_size x data x estimator (see
 common.py): per-sample fits (batch_size 1) and Adam on batches of 256 rows
 and on full batches, on dense float64, dense float32 and CSR float64 data, with
 SGDClassifier(log_loss) and SGDRegressor(squared_error), all with alpha=1e-4,
-max_iter=5, tol=None, random_state=0.
+max_iter=5, tol=None, random_state=0, n_jobs=1.  FitThreads adds an n_jobs
+axis (1, 2) to the batch engine's fit time (batch sizes 256 and "full").
 
 asv flags an *increase* as a regression for every benchmark type, so quality
 is tracked as quantities where lower is better: the final objective, its
@@ -40,11 +41,11 @@ _warmed = set()
 _fitted = {}
 
 
-def _warm_up(batch_size, ds, estimator):
+def _warm_up(batch_size, ds, estimator, n_jobs=1):
     """One small fit per process and combination: lazy imports, first calls."""
-    key = (batch_size, ds.kind, estimator)
+    key = (batch_size, ds.kind, estimator, n_jobs)
     if key not in _warmed:
-        est = common.make_estimator(estimator, batch_size)
+        est = common.make_estimator(estimator, batch_size, n_jobs)
         est.set_params(max_iter=1)
         est.fit(ds.X_train[:1000], ds.y_train[:1000])
         _warmed.add(key)
@@ -72,6 +73,29 @@ class Fit(_Suite):
 
     def peakmem_fit(self, batch_size, data, estimator):
         self.est.fit(self.ds.X_train, self.ds.y_train)
+
+
+class FitThreads(_Suite):
+    """fit() time of the batch engine with n_jobs threads sharing every batch.
+
+    The model does not depend on n_jobs (bit-identical coef_), so neither
+    memory nor quality is repeated here.  n_jobs=2 on a machine with fewer
+    free cores measures contention, not the engine.
+    """
+
+    params = common.THREAD_PARAMS
+    param_names = common.THREAD_PARAM_NAMES
+
+    def setup(self, batch_size, data, estimator, n_jobs):
+        ds = self._data(batch_size, data, estimator)
+        _warm_up(batch_size, ds, estimator, n_jobs)
+        self.est = common.make_estimator(estimator, batch_size, n_jobs)
+
+    def time_fit(self, batch_size, data, estimator, n_jobs):
+        self.est.fit(self.ds.X_train, self.ds.y_train)
+
+    def teardown(self, batch_size, data, estimator, n_jobs):
+        super().teardown(batch_size, data, estimator)
 
 
 class Predict(_Suite):
