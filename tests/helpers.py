@@ -2,6 +2,21 @@
 
 import numpy as np
 
+_SAMPLE_WEIGHT_REASON = (
+    "SGD with sample_weight=k is equivalent to repeating rows only in "
+    "expectation (see test_statistical.py), as for scikit-learn's SGD"
+)
+
+
+def expected_failed_checks(estimator):
+    """The checks parametrize_with_checks may see fail: only the two
+    sample-weight equivalence checks, which scikit-learn declares for its own
+    SGD estimators too."""
+    return {
+        "check_sample_weight_equivalence_on_dense_data": _SAMPLE_WEIGHT_REASON,
+        "check_sample_weight_equivalence_on_sparse_data": _SAMPLE_WEIGHT_REASON,
+    }
+
 
 def visiting_order(est, X):
     """1-based position at which one epoch visits each row of a one-hot X.

@@ -26,6 +26,8 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from sklearn.utils.validation import check_is_fitted
 
 from fastsgd import SGDClassifier, SGDRegressor
+
+from helpers import expected_failed_checks
 from fastsgd import _sgd
 
 OPTIMIZERS = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam", "adamw"]
@@ -1767,19 +1769,6 @@ def test_bad_parameters_raise_before_work(est, match, monkeypatch):
 
 
 # ----------------------------------------------------------------------
-_SAMPLE_WEIGHT_REASON = (
-    "SGD with sample_weight=k is equivalent to repeating rows only in "
-    "expectation (see test_statistical.py), as for scikit-learn's SGD"
-)
-
-
-def _expected_failed_checks(estimator):
-    return {
-        "check_sample_weight_equivalence_on_dense_data": _SAMPLE_WEIGHT_REASON,
-        "check_sample_weight_equivalence_on_sparse_data": _SAMPLE_WEIGHT_REASON,
-    }
-
-
 # The multinomial model runs plain sgd with the default 'optimal' schedule.
 # (With batch_size=8 instead of 16, check_classifiers_train's 3-class blobs
 # end at exactly its 0.83 threshold: the schedule's first steps, ~10, are
@@ -1791,7 +1780,7 @@ def _expected_failed_checks(estimator):
         SGDClassifier(multi_class="multinomial", loss="log_loss", batch_size=16),
         SGDRegressor(batch_size=16, optimizer="adam"),
     ],
-    expected_failed_checks=_expected_failed_checks,
+    expected_failed_checks=expected_failed_checks,
 )
 def test_sklearn_compatible_batch_estimator(estimator, check):
     check(estimator)

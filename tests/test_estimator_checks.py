@@ -10,22 +10,12 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from fastsgd import SGDClassifier, SGDRegressor
 
-_SAMPLE_WEIGHT_REASON = (
-    "SGD with sample_weight=k is equivalent to repeating rows only in "
-    "expectation (see test_statistical.py), as for scikit-learn's SGD"
-)
-
-
-def _expected_failed_checks(estimator):
-    return {
-        "check_sample_weight_equivalence_on_dense_data": _SAMPLE_WEIGHT_REASON,
-        "check_sample_weight_equivalence_on_sparse_data": _SAMPLE_WEIGHT_REASON,
-    }
+from helpers import expected_failed_checks
 
 
 @parametrize_with_checks(
     [SGDClassifier(), SGDRegressor()],
-    expected_failed_checks=_expected_failed_checks,
+    expected_failed_checks=expected_failed_checks,
 )
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
