@@ -619,3 +619,79 @@ def test_label_encodings(name):
         assert unknown[0] not in classes
         with pytest.raises(ValueError, match="not in classes"):
             ours.partial_fit(X_BASE[:1], unknown)
+
+
+# ---------------------------------------------------------------------------
+# the dense look-ahead loop (penalty L2 or none, gradient steps): each row's
+# update is applied one row late and its prediction corrected by x_k . x_{k-1}
+# (csrc/sgd_impl.h).  Feature counts around the vector widths (4 doubles; 8 or
+# 16 floats and the float32 block of 256) exercise every tail.
+
+LOOKAHEAD_D = [1, 3, 4, 5, 8, 17, 33, 100, 300]
+
+
+@pytest.mark.parametrize("d", LOOKAHEAD_D)
+@pytest.mark.parametrize(
+    "kind, loss, penalty, average",
+    [
+        ("clf", "log_loss", "l2", False),
+        ("clf", "hinge", None, True),
+        ("clf", "modified_huber", "l2", 10),
+        ("reg", "squared_error", "l2", False),
+        ("reg", "huber", None, True),
+    ],
+)
+def test_lookahead_matches_sklearn_any_width(d, kind, loss, penalty, average):
+    rng = np.random.RandomState(d)
+    # ||x||^2 about 1 whatever d: every update stays contractive
+    X = rng.randn(150, d) / np.sqrt(d)
+    w = rng.randn(d)
+    if kind == "clf":
+        y = (X @ w + 0.3 * rng.randn(150) > 0).astype(np.int64)
+        classes = (sk.SGDClassifier, fastsgd.SGDClassifier)
+    else:
+        y = X @ w + 0.1 * rng.randn(150)
+        classes = (sk.SGDRegressor, fastsgd.SGDRegressor)
+    params = dict(BASE, loss=loss, penalty=penalty, average=average, learning_rate="optimal")
+    ref, ours = _fit_both(*classes, X, y, **params)
+    assert_same_fit(ref, ours)
+    # float32 against float64 under the constant schedule: "optimal" starts
+    # with steps near 3, which amplify float32 rounding past 1e-3 (the plain
+    # loop did the same)
+    params["learning_rate"] = "constant"
+    m64 = classes[1](**params).fit(X, y)
+    m32 = classes[1](**params).fit(X.astype(np.float32), y)
+    assert m32.coef_.dtype == np.float32
+    scale = np.abs(m64.coef_).max()
+    np.testing.assert_allclose(m32.coef_, m64.coef_, rtol=1e-3, atol=1e-5 * scale)
+    np.testing.assert_allclose(m32.intercept_, m64.intercept_, rtol=1e-3, atol=1e-5 * scale)
+
+
+@pytest.mark.parametrize("average", [False, True])
+@pytest.mark.parametrize("d", [5, 100])
+def test_lookahead_through_weight_rescaling(d, average):
+    """With eta0 * alpha = 0.005 the L2 factor w = wscale * v shrinks by 0.995
+    per step: 10,000 steps fold wscale back into v twice in float64 (at 1e-9,
+    scikit-learn's threshold) and three times in float32 (1e-6), while the
+    look-ahead holds a dot product taken before the fold."""
+    rng = np.random.RandomState(1)
+    X = rng.randn(200, d) / np.sqrt(d)
+    y = (X @ rng.randn(d) > 0).astype(np.int64)
+    params = dict(alpha=0.1, eta0=0.05, learning_rate="constant", max_iter=50, tol=None,
+                  shuffle=False, average=average)
+    assert (1 - 0.05 * 0.1) ** (200 * 50) < 1e-18
+    ref, ours = _fit_both(sk.SGDClassifier, fastsgd.SGDClassifier, X, y, **params)
+    # 50 epochs, and the averaged weights are (aw + a w) / b with a and b
+    # growing without bound: rounding reaches 1e-8 here (the plain loop too)
+    scale = np.abs(ref.coef_).max()
+    np.testing.assert_allclose(ours.coef_, ref.coef_, rtol=1e-7, atol=1e-8 * scale)
+    np.testing.assert_allclose(ours.intercept_, ref.intercept_, rtol=1e-7, atol=1e-8 * scale)
+    assert ours.t_ == ref.t_
+    if average:
+        # float32 averaged weights lose about 1% to that cancellation when
+        # wscale keeps falling to 1e-6 (the plain loop too): not compared
+        return
+    m32 = fastsgd.SGDClassifier(**params).fit(X.astype(np.float32), y)
+    scale = np.abs(ours.coef_).max()
+    np.testing.assert_allclose(m32.coef_, ours.coef_, rtol=1e-3, atol=1e-5 * scale)
+    np.testing.assert_allclose(m32.intercept_, ours.intercept_, rtol=1e-3, atol=1e-5 * scale)
