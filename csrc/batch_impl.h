@@ -7,7 +7,13 @@
  *
  * The working weights are double whatever X's dtype (K rows of n_features + 1
  * values, intercept last), and so are the gradient accumulators: a chunk's
- * gradient sums hundreds of rows.
+ * gradient sums hundreds of rows.  Dense float32 rows of binary and OvR
+ * losses are multiplied in float lanes (twice as many per vector, no
+ * widening of X): the weights narrowed to float for the group's dot products,
+ * a group's gradient rows summed in float (at most FSGD_GROUP_MAX terms per
+ * lane, or FSGD_F32_BLOCK features per dot product) before the sums are
+ * widened and added in double.  That costs about 1e-7 relative, the order of
+ * float32 data's own rounding.
  */
 
 #define FSGD_CAT_(a, b) a##b
@@ -78,6 +84,39 @@ FSGD_INLINE void FN(group_axpy_dense)(double *G, const REAL *const *xr, const do
                                       int64_t d)
 {
     int64_t j = 0;
+#if defined(__GNUC__) && SFX == 32
+    /* float32 rows: float lanes, twice as many per vector and no widening of
+     * x; each lane sums at most FSGD_GROUP_MAX products in float before the
+     * sum is widened and added to G */
+    {
+        float cf[FSGD_GROUP_MAX];
+        for (int i = 0; i < n; i++) cf[i] = (float)coef[i];
+        for (; j + 2 * FSGD_FL <= d; j += 2 * FSGD_FL) {
+            fsgd_vfw a0 = {0}, a1 = {0}, b0 = {0}, b1 = {0};
+            int i = 0;
+            for (; i + 2 <= n; i += 2) {
+                fsgd_vfw x0, x1, y0, y1;
+                memcpy(&x0, xr[i] + j, sizeof(x0));
+                memcpy(&x1, xr[i] + j + FSGD_FL, sizeof(x1));
+                memcpy(&y0, xr[i + 1] + j, sizeof(y0));
+                memcpy(&y1, xr[i + 1] + j + FSGD_FL, sizeof(y1));
+                a0 += x0 * cf[i];
+                a1 += x1 * cf[i];
+                b0 += y0 * cf[i + 1];
+                b1 += y1 * cf[i + 1];
+            }
+            if (i < n) {
+                fsgd_vfw x0, x1;
+                memcpy(&x0, xr[i] + j, sizeof(x0));
+                memcpy(&x1, xr[i] + j + FSGD_FL, sizeof(x1));
+                a0 += x0 * cf[i];
+                a1 += x1 * cf[i];
+            }
+            fsgd_widen_add(G + j, a0 + b0);
+            fsgd_widen_add(G + j + FSGD_FL, a1 + b1);
+        }
+    }
+#endif
 #if defined(__GNUC__)
     for (; j + 4 * FSGD_VL <= d; j += 4 * FSGD_VL) {
         fsgd_vd a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
@@ -170,6 +209,67 @@ FSGD_INLINE void FN(bchunk_softmax)(const fsgd_data *D, const fsgd_batch_ctx *c,
     *nonfinite = nf;
 }
 
+#if defined(__GNUC__) && SFX == 32
+/* out[i] = w . x_i for the n float32 rows of a group, in float lanes: each
+ * block of w is narrowed to float once per four rows; products are summed in
+ * float within blocks of FSGD_F32_BLOCK features, the block sums in double. */
+FSGD_INLINE void group_dot_f32(const double *w, const float *const *xr, int n, int64_t d,
+                               double *out)
+{
+    for (int i0 = 0; i0 < n; i0 += 4) {
+        /* rows past the group's end repeat its last row; their sums are dropped */
+        const float *x0 = xr[i0], *x1 = xr[i0 + 1 < n ? i0 + 1 : n - 1];
+        const float *x2 = xr[i0 + 2 < n ? i0 + 2 : n - 1], *x3 = xr[i0 + 3 < n ? i0 + 3 : n - 1];
+        fsgd_vd s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
+        int64_t j = 0;
+        while (j + FSGD_FL <= d) {
+            const int64_t end = d - j > FSGD_F32_BLOCK ? j + FSGD_F32_BLOCK : d;
+            fsgd_vfw a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+            for (; j + FSGD_FL <= end; j += FSGD_FL) {
+                fsgd_vfw wf, v0, v1, v2, v3;
+#if defined(__AVX512F__) && FSGD_VL == 8
+                __m256 fl = _mm512_cvtpd_ps(_mm512_loadu_pd(w + j));
+                __m256 fh = _mm512_cvtpd_ps(_mm512_loadu_pd(w + j + 8));
+                wf = (fsgd_vfw)_mm512_castpd_ps(_mm512_insertf64x4(
+                    _mm512_castps_pd(_mm512_castps256_ps512(fl)), _mm256_castps_pd(fh), 1));
+#else
+                fsgd_vd wl, wh;
+                memcpy(&wl, w + j, sizeof(wl));
+                memcpy(&wh, w + j + FSGD_VL, sizeof(wh));
+                fsgd_vf fl = __builtin_convertvector(wl, fsgd_vf);
+                fsgd_vf fh = __builtin_convertvector(wh, fsgd_vf);
+                memcpy(&wf, &fl, sizeof(fl));
+                memcpy((char *)&wf + sizeof(fl), &fh, sizeof(fh));
+#endif
+                memcpy(&v0, x0 + j, sizeof(v0));
+                memcpy(&v1, x1 + j, sizeof(v1));
+                memcpy(&v2, x2 + j, sizeof(v2));
+                memcpy(&v3, x3 + j, sizeof(v3));
+                a0 += wf * v0;
+                a1 += wf * v1;
+                a2 += wf * v2;
+                a3 += wf * v3;
+            }
+            s0 += fsgd_widen_sum(a0);
+            s1 += fsgd_widen_sum(a1);
+            s2 += fsgd_widen_sum(a2);
+            s3 += fsgd_widen_sum(a3);
+        }
+        double r[4] = {fsgd_hsum(s0), fsgd_hsum(s1), fsgd_hsum(s2), fsgd_hsum(s3)};
+        for (; j < d; j++) {
+            r[0] += w[j] * (double)x0[j];
+            r[1] += w[j] * (double)x1[j];
+            r[2] += w[j] * (double)x2[j];
+            r[3] += w[j] * (double)x3[j];
+        }
+        for (int k = 0; k < 4 && i0 + k < n; k++) out[i0 + k] = r[k];
+    }
+}
+#define FSGD_GROUP_DOT_F32 1
+#else
+#define FSGD_GROUP_DOT_F32 0
+#endif
+
 /* Partial gradient of the rows `rows[0..nrows)`: G (K x (d + 1), zeroed here)
  * receives sum_i s_i dloss_i x_i (intercept slot: sum_i s_i dloss_i), loss[k]
  * sum_i s_i loss_i (s_i: sample times class weight), *nonfinite whether a prediction was not
@@ -216,15 +316,27 @@ FSGD_INLINE void FN(bchunk_impl)(const fsgd_data *D, const fsgd_batch_ctx *c, co
             XR[i] = row.x;
             for (int k = 0; k < K; k++) {
                 if (!c->active[k]) continue;
-                const double *Wk = W + (int64_t)k * ld;
-                const double p = FN(bdot)(Wk, row.x, row.ind, row.nnz, sparse) + Wk[d];
-                nf |= !isfinite(p);
                 const double y = D->y ? D->y[r] : (D->y_code[r] == c->positive[k] ? 1.0 : c->neg);
-                P[k * FSGD_GROUP_MAX + i] = p;
+                if (!(FSGD_GROUP_DOT_F32 && !sparse)) {
+                    const double *Wk = W + (int64_t)k * ld;
+                    P[k * FSGD_GROUP_MAX + i] = FN(bdot)(Wk, row.x, row.ind, row.nnz, sparse) + Wk[d];
+                }
                 Y[k * FSGD_GROUP_MAX + i] = y;
                 WT[k * FSGD_GROUP_MAX + i] =
                     (sw ? sw[r] : 1.0) * (y > 0.0 ? c->weight_pos[k] : c->weight_neg[k]);
             }
+        }
+        for (int k = 0; k < K; k++) {
+            if (!c->active[k]) continue;
+            double *Pk = P + k * FSGD_GROUP_MAX;
+            const double *Wk = W + (int64_t)k * ld;
+#if FSGD_GROUP_DOT_F32
+            if (!sparse) {
+                group_dot_f32(Wk, (const float *const *)XR, gn, d, Pk);
+                for (int i = 0; i < gn; i++) Pk[i] += Wk[d];
+            }
+#endif
+            for (int i = 0; i < gn; i++) nf |= !isfinite(Pk[i]);
         }
         for (int k = 0; k < K; k++) {
             if (!c->active[k]) continue;

@@ -232,6 +232,29 @@ FSGD_INLINE fsgd_vd fsgd_widen_sum(fsgd_vfw v)
 #endif
 }
 
+/* G[0 .. FSGD_FL) += the lanes of v, widened */
+FSGD_INLINE void fsgd_widen_add(double *G, fsgd_vfw v)
+{
+    fsgd_vd lo, hi, g0, g1;
+#if defined(__AVX512F__) && FSGD_VL == 8
+    __m512 m = (__m512)v;
+    lo = (fsgd_vd)_mm512_cvtps_pd(_mm512_castps512_ps256(m));
+    hi = (fsgd_vd)_mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(m), 1)));
+#else
+    fsgd_vf l, h;
+    memcpy(&l, &v, sizeof(l));
+    memcpy(&h, (const char *)&v + sizeof(l), sizeof(h));
+    lo = __builtin_convertvector(l, fsgd_vd);
+    hi = __builtin_convertvector(h, fsgd_vd);
+#endif
+    memcpy(&g0, G, sizeof(g0));
+    memcpy(&g1, G + FSGD_VL, sizeof(g1));
+    g0 += lo;
+    g1 += hi;
+    memcpy(G, &g0, sizeof(g0));
+    memcpy(G + FSGD_VL, &g1, sizeof(g1));
+}
+
 FSGD_INLINE void FN(axpy_dot3)(float *w, const float *xp, double c, const float *xn,
                                const float *xc, int64_t n, double *a, double *b, double *q)
 {

@@ -1607,6 +1607,30 @@ def test_float32_matches_float64(kind, params, sparse):
     )
 
 
+@pytest.mark.parametrize("d", [16, 33, 100, 300, 600])
+@pytest.mark.parametrize(
+    "kind, params",
+    [
+        ("bin", dict(loss="log_loss", optimizer="adam")),
+        ("ovr3", dict(loss="hinge", optimizer="sgd", eta0=0.01, learning_rate="constant")),
+    ],
+)
+def test_float32_float_lanes_match_float64(kind, params, d):
+    """Dense float32 rows go through float-lane kernels (group dot products
+    with w narrowed to float, group gradients summed in float: batch_impl.h);
+    feature counts around their widths (16 floats, 32 per gradient step, the
+    256-feature block) against the float64 fit."""
+    X, y = make_data(kind, n=400, d=d, seed=d)
+    X = X / np.sqrt(d)
+    base = dict(batch_size=32, max_iter=5, tol=None, random_state=0, alpha=1e-3, **params)
+    f64 = SGDClassifier(**base).fit(X, y)
+    f32 = SGDClassifier(**base).fit(X.astype(np.float32), y)
+    assert f32.coef_.dtype == np.float32
+    scale = np.abs(f64.coef_).max()
+    np.testing.assert_allclose(f32.coef_, f64.coef_, rtol=1e-3, atol=1e-4 * scale)
+    np.testing.assert_allclose(f32.intercept_, f64.intercept_, rtol=1e-3, atol=1e-4 * scale)
+
+
 # ----------------------------------------------------------------------
 # behaviour
 @pytest.mark.parametrize("kind", ["bin", "multi3", "reg"])
