@@ -265,8 +265,10 @@ FSGD_INLINE void group_dot_f32(const double *w, const float *const *xr, int n, i
         for (int k = 0; k < 4 && i0 + k < n; k++) out[i0 + k] = r[k];
     }
 }
+#undef FSGD_GROUP_DOT_F32
 #define FSGD_GROUP_DOT_F32 1
 #else
+#undef FSGD_GROUP_DOT_F32
 #define FSGD_GROUP_DOT_F32 0
 #endif
 
@@ -329,8 +331,8 @@ FSGD_INLINE void FN(bchunk_impl)(const fsgd_data *D, const fsgd_batch_ctx *c, co
         for (int k = 0; k < K; k++) {
             if (!c->active[k]) continue;
             double *Pk = P + k * FSGD_GROUP_MAX;
-            const double *Wk = W + (int64_t)k * ld;
 #if FSGD_GROUP_DOT_F32
+            const double *Wk = W + (int64_t)k * ld;
             if (!sparse) {
                 group_dot_f32(Wk, (const float *const *)XR, gn, d, Pk);
                 for (int i = 0; i < gn; i++) Pk[i] += Wk[d];

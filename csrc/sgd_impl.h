@@ -709,6 +709,13 @@ FSGD_INLINE int FN(fit_one_impl)(const fsgd_data *D, const fsgd_params *P, fsgd_
                         if (ahead < ord.len_cur) FN(prefetch_row)(D, ord.cur[ahead], 0, pf_l1);
                         else if (ahead - ord.len_cur < ord.len_next)
                             FN(prefetch_row)(D, ord.next[ahead - ord.len_cur], 0, pf_l1);
+                        if (!pf_l1) {
+                            /* random orders: also into L1, FSGD_PREFETCH_ROWS_SEQ ahead */
+                            ahead = k + FSGD_PREFETCH_ROWS_SEQ;
+                            if (ahead < ord.len_cur) FN(prefetch_row)(D, ord.cur[ahead], 0, 1);
+                            else if (ahead - ord.len_cur < ord.len_next)
+                                FN(prefetch_row)(D, ord.next[ahead - ord.len_cur], 0, 1);
+                        }
                     }
                     const int64_t r = ord.cur[k];
                     const REAL *x = (const REAL *)D->X + r * d;
