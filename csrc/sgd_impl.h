@@ -555,6 +555,16 @@ FSGD_INLINE void FN(prefetch_row)(const fsgd_data *D, int64_t r, const int spars
 #endif
 }
 
+/* Prefetch the row at position `ahead` of the visiting order: in the current
+ * buffer, or in the next one when it runs past the end. */
+FSGD_INLINE void FN(prefetch_ahead)(const fsgd_data *D, const fsgd_order_state *ord, int64_t ahead,
+                                    const int sparse, int to_l1)
+{
+    if (ahead < ord->len_cur) FN(prefetch_row)(D, ord->cur[ahead], sparse, to_l1);
+    else if (ahead - ord->len_cur < ord->len_next)
+        FN(prefetch_row)(D, ord->next[ahead - ord->len_cur], sparse, to_l1);
+}
+
 FSGD_INLINE double FN(target)(const fsgd_data *D, int64_t r, int32_t pos, double neg)
 {
     if (D->y) return D->y[r];
@@ -704,19 +714,9 @@ FSGD_INLINE int FN(fit_one_impl)(const fsgd_data *D, const fsgd_params *P, fsgd_
             while (ord.len_cur > 0) {
                 ord.len_next = fsgd_order_fill(&ord, ord.next);
                 for (int64_t k = 0; k < ord.len_cur; k++) {
-                    {
-                        int64_t ahead = k + pf_rows;
-                        if (ahead < ord.len_cur) FN(prefetch_row)(D, ord.cur[ahead], 0, pf_l1);
-                        else if (ahead - ord.len_cur < ord.len_next)
-                            FN(prefetch_row)(D, ord.next[ahead - ord.len_cur], 0, pf_l1);
-                        if (!pf_l1) {
-                            /* random orders: also into L1, FSGD_PREFETCH_ROWS_SEQ ahead */
-                            ahead = k + FSGD_PREFETCH_ROWS_SEQ;
-                            if (ahead < ord.len_cur) FN(prefetch_row)(D, ord.cur[ahead], 0, 1);
-                            else if (ahead - ord.len_cur < ord.len_next)
-                                FN(prefetch_row)(D, ord.next[ahead - ord.len_cur], 0, 1);
-                        }
-                    }
+                    FN(prefetch_ahead)(D, &ord, k + pf_rows, 0, pf_l1);
+                    /* random orders: also into L1, FSGD_PREFETCH_ROWS_SEQ ahead */
+                    if (!pf_l1) FN(prefetch_ahead)(D, &ord, k + FSGD_PREFETCH_ROWS_SEQ, 0, 1);
                     const int64_t r = ord.cur[k];
                     const REAL *x = (const REAL *)D->X + r * d;
                     if (first) {
@@ -779,12 +779,7 @@ FSGD_INLINE int FN(fit_one_impl)(const fsgd_data *D, const fsgd_params *P, fsgd_
         while (ord.len_cur > 0) {
             ord.len_next = fsgd_order_fill(&ord, ord.next);
             for (int64_t k = 0; k < ord.len_cur; k++) {
-                {
-                    int64_t ahead = k + pf_rows;
-                    if (ahead < ord.len_cur) FN(prefetch_row)(D, ord.cur[ahead], sparse, pf_l1);
-                    else if (ahead - ord.len_cur < ord.len_next)
-                        FN(prefetch_row)(D, ord.next[ahead - ord.len_cur], sparse, pf_l1);
-                }
+                FN(prefetch_ahead)(D, &ord, k + pf_rows, sparse, pf_l1);
                 const int64_t r = ord.cur[k];
                 FN(fsgd_row) row = FN(get_row)(D, r, sparse);
                 const double y = FN(target)(D, r, pos, neg);
