@@ -25,7 +25,9 @@
 typedef struct {
     REAL *w;
     double wscale;
-    REAL *aw;          /* averaged weights = (aw + avg_a * w) / avg_b, or NULL */
+    double *aw;        /* averaged weights = (aw + avg_a * w) / avg_b, or NULL; double
+                        * whatever the dtype: aw and avg_a w cancel each other while
+                        * wscale is small, which float32 cannot carry */
     double avg_a, avg_b;
     double *q;         /* cumulative L1 penalty actually applied per feature, or NULL */
     double u;          /* cumulative L1 penalty that could have been applied */
@@ -372,9 +374,9 @@ static void FN(wv_reset)(FN(fsgd_wv) *v)
     int64_t d = v->d;
     if (v->aw) {
         double a = v->avg_a, inv_b = 1.0 / v->avg_b;
-        REAL *aw = v->aw;
+        double *aw = v->aw;
         const REAL *w = v->w;
-        for (int64_t j = 0; j < d; j++) aw[j] = (REAL)(((double)aw[j] + a * (double)w[j]) * inv_b);
+        for (int64_t j = 0; j < d; j++) aw[j] = (aw[j] + a * (double)w[j]) * inv_b;
         v->avg_a = 0.0;
         v->avg_b = 1.0;
     }
@@ -428,13 +430,13 @@ FSGD_INLINE void FN(wv_add_average)(FN(fsgd_wv) *v, const REAL *x, const int32_t
 {
     double mu = 1.0 / num_iter;
     double k = v->avg_a * (-c / v->wscale);
-    REAL *aw = v->aw;
+    double *aw = v->aw;
     if (k != 0.0) {
         if (sparse) {
-            for (int64_t j = 0; j < nnz; j++) aw[ind[j]] = (REAL)((double)aw[ind[j]] + (double)x[j] * k);
+            for (int64_t j = 0; j < nnz; j++) aw[ind[j]] += (double)x[j] * k;
         } else {
 #pragma omp simd
-            for (int64_t j = 0; j < nnz; j++) aw[j] = (REAL)((double)aw[j] + (double)x[j] * k);
+            for (int64_t j = 0; j < nnz; j++) aw[j] += (double)x[j] * k;
         }
     }
     if (num_iter > 1.0) v->avg_b /= (1.0 - mu);
@@ -636,21 +638,30 @@ FSGD_INLINE int FN(fit_one_impl)(const fsgd_data *D, const fsgd_params *P, fsgd_
     FN(fsgd_wv) v;
     v.w = (REAL *)prob->coef;
     v.wscale = 1.0;
-    v.aw = P->average > 0 ? (REAL *)prob->avg_coef : NULL;
+    v.aw = NULL;
     v.avg_a = 0.0;
     v.avg_b = 1.0;
     v.q = NULL;
     v.u = 0.0;
     v.d = d;
     v.track = (pen != FSGD_PEN_NONE) && !is_pa;
-    v.reset_threshold = sizeof(REAL) == 4 ? 1e-6 : 1e-9;
+    /* float32 with averaging folds wscale back at 1e-3: the averaged weights
+     * are (aw + avg_a w) / avg_b, whose two terms grow like 1 / wscale and
+     * cancel, amplifying the float32 rounding of w by about 1 / wscale (at
+     * 1e-6 the average was 1% off) */
+    v.reset_threshold = sizeof(REAL) == 4 ? (P->average > 0 ? 1e-3 : 1e-6) : 1e-9;
 
     fsgd_order_state ord;
     double row_bytes = sparse ? (double)(D->indptr[n] - D->indptr[0]) * (sizeof(REAL) + 4) / (n > 0 ? n : 1)
                               : (double)d * sizeof(REAL);
     int order_ok = fsgd_order_init(&ord, P->order, n, row_bytes, prob->seed, mask);
     if (use_l1) v.q = (double *)calloc((size_t)(d > 0 ? d : 1), sizeof(double));
-    if (order_ok != 0 || (use_l1 && !v.q)) {
+    if (P->average > 0) {
+        v.aw = (double *)malloc(sizeof(double) * (size_t)(d > 0 ? d : 1));
+        if (v.aw)
+            for (int64_t j = 0; j < d; j++) v.aw[j] = (double)((const REAL *)prob->avg_coef)[j];
+    }
+    if (order_ok != 0 || (use_l1 && !v.q) || (P->average > 0 && !v.aw)) {
         status = FSGD_NO_MEMORY;
         goto done;
     }
@@ -905,12 +916,15 @@ FSGD_INLINE int FN(fit_one_impl)(const fsgd_data *D, const fsgd_params *P, fsgd_
     }
     prob->n_iter = n_iter;
     FN(wv_reset)(&v);
+    if (v.aw)
+        for (int64_t j = 0; j < d; j++) ((REAL *)prob->avg_coef)[j] = (REAL)v.aw[j];
 
 done:
     prob->intercept = intercept;
     prob->avg_intercept = avg_intercept;
     prob->status = status;
     free(v.q);
+    free(v.aw);
     fsgd_order_free(&ord);
     return status;
 }
