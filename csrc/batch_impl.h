@@ -227,20 +227,10 @@ FSGD_INLINE void group_dot_f32(const double *w, const float *const *xr, int n, i
             fsgd_vfw a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
             for (; j + FSGD_FL <= end; j += FSGD_FL) {
                 fsgd_vfw wf, v0, v1, v2, v3;
-#if defined(__AVX512F__) && FSGD_VL == 8
-                __m256 fl = _mm512_cvtpd_ps(_mm512_loadu_pd(w + j));
-                __m256 fh = _mm512_cvtpd_ps(_mm512_loadu_pd(w + j + 8));
-                wf = (fsgd_vfw)_mm512_castpd_ps(_mm512_insertf64x4(
-                    _mm512_castps_pd(_mm512_castps256_ps512(fl)), _mm256_castps_pd(fh), 1));
-#else
                 fsgd_vd wl, wh;
                 memcpy(&wl, w + j, sizeof(wl));
                 memcpy(&wh, w + j + FSGD_VL, sizeof(wh));
-                fsgd_vf fl = __builtin_convertvector(wl, fsgd_vf);
-                fsgd_vf fh = __builtin_convertvector(wh, fsgd_vf);
-                memcpy(&wf, &fl, sizeof(fl));
-                memcpy((char *)&wf + sizeof(fl), &fh, sizeof(fh));
-#endif
+                wf = fsgd_vfw_join(fsgd_d2f(wl), fsgd_d2f(wh));
                 memcpy(&v0, x0 + j, sizeof(v0));
                 memcpy(&v1, x1 + j, sizeof(v1));
                 memcpy(&v2, x2 + j, sizeof(v2));

@@ -49,14 +49,13 @@ typedef struct {
 /* FSGD_VL values of X's dtype, widened to double */
 FSGD_INLINE fsgd_vd FN(loadv)(const REAL *p)
 {
-#if defined(__AVX512F__) && FSGD_VL == 8
-    /* one vcvtps2pd: GCC lowers the generic conversion of 8 floats in five
-     * instructions (two halves, extract, insert) */
-    if (sizeof(REAL) == 4) return (fsgd_vd)_mm512_cvtps_pd(_mm256_loadu_ps((const float *)p));
-#endif
     FSGD_CAT(fsgd_v, FSGD_VSFX) v;
     memcpy(&v, p, sizeof(v));
-    return __builtin_convertvector(v, fsgd_vd);
+#if SFX == 32
+    return fsgd_f2d(v);
+#else
+    return v;
+#endif
 }
 
 FSGD_INLINE double FN(dot_dense)(const REAL *w, const REAL *x, int64_t n)
@@ -131,7 +130,11 @@ FSGD_INLINE void FN(axpy_dense)(REAL *w, const REAL *x, int64_t n, double c)
     int64_t j = 0;
     for (; j + FSGD_VL <= n; j += FSGD_VL) {
         fsgd_vd r = FN(loadv)(w + j) + FN(loadv)(x + j) * c;
-        FSGD_CAT(fsgd_v, FSGD_VSFX) o = __builtin_convertvector(r, FSGD_CAT(fsgd_v, FSGD_VSFX));
+#if SFX == 32
+        fsgd_vf o = fsgd_d2f(r);
+#else
+        fsgd_vd o = r;
+#endif
         memcpy(w + j, &o, sizeof(o));
     }
     for (; j < n; j++) w[j] = (REAL)((double)w[j] + (double)x[j] * c);
@@ -151,7 +154,6 @@ FSGD_INLINE void FN(axpy_dense)(REAL *w, const REAL *x, int64_t n, double c)
  *    the block sums in double, so the error does not grow with d. */
 #define FSGD_F32_BLOCK 256
 #if SFX == 64
-typedef double fsgd_vd4 __attribute__((vector_size(32)));
 
 FSGD_INLINE void axpy_dot3_vec64(double *w, const double *xp, fsgd_vd4 c, const double *xn,
                                  const double *xc, fsgd_vd4 *a, fsgd_vd4 *b, fsgd_vd4 *q)
@@ -182,12 +184,8 @@ FSGD_INLINE void FN(axpy_dot3)(double *w, const double *xp, double c, const doub
         axpy_dot3_vec64(w + j, xp + j, cv, xn + j, xc + j, &a0, &b0, &q0);
         j += 4;
     }
-    a0 += a1;
-    b0 += b1;
-    q0 += q1;
-    double ra = (a0[0] + a0[1]) + (a0[2] + a0[3]);
-    double rb = (b0[0] + b0[1]) + (b0[2] + b0[3]);
-    double rq = (q0[0] + q0[1]) + (q0[2] + q0[3]);
+    double ra, rb, rq;
+    fsgd_hsum3_4(a0 + a1, b0 + b1, q0 + q1, &ra, &rb, &rq);
     for (; j < n; j++) {
         double nw = w[j] + xp[j] * c;
         w[j] = nw;
@@ -200,9 +198,6 @@ FSGD_INLINE void FN(axpy_dot3)(double *w, const double *xp, double c, const doub
     *q = rq;
 }
 #else
-typedef float fsgd_vfw __attribute__((vector_size(8 * FSGD_VL)));
-#define FSGD_FL (2 * FSGD_VL) /* floats per vector */
-
 FSGD_INLINE void axpy_dot3_vec32(float *w, const float *xp, fsgd_vfw c, const float *xn,
                                  const float *xc, fsgd_vfw *a, fsgd_vfw *b, fsgd_vfw *q)
 {
@@ -221,38 +216,17 @@ FSGD_INLINE void axpy_dot3_vec32(float *w, const float *xp, fsgd_vfw c, const fl
 /* the lanes of a float vector, widened and added pairwise: FSGD_VL doubles */
 FSGD_INLINE fsgd_vd fsgd_widen_sum(fsgd_vfw v)
 {
-#if defined(__AVX512F__) && FSGD_VL == 8
-    __m512 m = (__m512)v;
-    __m256 lo = _mm512_castps512_ps256(m);
-    __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(m), 1));
-    return (fsgd_vd)(_mm512_cvtps_pd(lo) + _mm512_cvtps_pd(hi));
-#else
-    fsgd_vf lo, hi;
-    memcpy(&lo, &v, sizeof(lo));
-    memcpy(&hi, (const char *)&v + sizeof(lo), sizeof(hi));
-    return __builtin_convertvector(lo, fsgd_vd) + __builtin_convertvector(hi, fsgd_vd);
-#endif
+    return fsgd_f2d(fsgd_vfw_lo(v)) + fsgd_f2d(fsgd_vfw_hi(v));
 }
 
 /* G[0 .. FSGD_FL) += the lanes of v, widened */
 FSGD_INLINE void fsgd_widen_add(double *G, fsgd_vfw v)
 {
-    fsgd_vd lo, hi, g0, g1;
-#if defined(__AVX512F__) && FSGD_VL == 8
-    __m512 m = (__m512)v;
-    lo = (fsgd_vd)_mm512_cvtps_pd(_mm512_castps512_ps256(m));
-    hi = (fsgd_vd)_mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(m), 1)));
-#else
-    fsgd_vf l, h;
-    memcpy(&l, &v, sizeof(l));
-    memcpy(&h, (const char *)&v + sizeof(l), sizeof(h));
-    lo = __builtin_convertvector(l, fsgd_vd);
-    hi = __builtin_convertvector(h, fsgd_vd);
-#endif
+    fsgd_vd g0, g1;
     memcpy(&g0, G, sizeof(g0));
     memcpy(&g1, G + FSGD_VL, sizeof(g1));
-    g0 += lo;
-    g1 += hi;
+    g0 += fsgd_f2d(fsgd_vfw_lo(v));
+    g1 += fsgd_f2d(fsgd_vfw_hi(v));
     memcpy(G, &g0, sizeof(g0));
     memcpy(G + FSGD_VL, &g1, sizeof(g1));
 }
@@ -294,7 +268,25 @@ FSGD_INLINE void FN(axpy_dot3)(float *w, const float *xp, double c, const float 
         bd += fsgd_widen_sum(b0 + b1);
         qd += fsgd_widen_sum(q0 + q1);
     }
-    double ra = fsgd_hsum(ad), rb = fsgd_hsum(bd), rq = fsgd_hsum(qd);
+#if !(defined(__AVX512F__) && FSGD_VL == 8)
+    if (j + FSGD_VL <= n) {
+        /* a half vector of FSGD_VL floats (d = 100 with AVX2: the last 4) */
+        fsgd_vf wv, xpv, xnv, xcv;
+        const fsgd_vf ch = (fsgd_vf){0} + cf;
+        memcpy(&wv, w + j, sizeof(wv));
+        memcpy(&xpv, xp + j, sizeof(xpv));
+        memcpy(&xnv, xn + j, sizeof(xnv));
+        memcpy(&xcv, xc + j, sizeof(xcv));
+        wv += xpv * ch;
+        memcpy(w + j, &wv, sizeof(wv));
+        ad += fsgd_f2d(xnv * wv);
+        bd += fsgd_f2d(xnv * xcv);
+        qd += fsgd_f2d(xnv * xnv);
+        j += FSGD_VL;
+    }
+#endif
+    double ra, rb, rq;
+    fsgd_hsum3(ad, bd, qd, &ra, &rb, &rq);
     for (; j < n; j++) {
         float nw = w[j] + xp[j] * cf;
         w[j] = nw;
