@@ -22,6 +22,7 @@
 #ifndef FASTSGD_BATCH_ENGINE_H
 #define FASTSGD_BATCH_ENGINE_H
 
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -356,11 +357,9 @@ static void validation_scores(const fsgd_batch_shared *S, fsgd_batch_predict_fn 
     const int K = S->K;
     const int multinomial = S->B->multinomial;
     int nk = multinomial ? 1 : K;
-    double *num = (double *)calloc((size_t)nk * 4, sizeof(double));
-    if (!num) {
-        for (int k = 0; k < nk; k++) score[k] = -INFINITY;
-        return;
-    }
+    /* P holds FSGD_PREDICT_ROWS x K predictions, then 4 K sums */
+    double *num = P + (size_t)FSGD_PREDICT_ROWS * (size_t)K;
+    memset(num, 0, sizeof(double) * (size_t)nk * 4);
     double *den = num + nk, *good = num + 2 * nk, *wsum = num + 3 * nk;
     for (int64_t i0 = 0; i0 < nv; i0 += FSGD_PREDICT_ROWS) {
         int64_t cnt = nv - i0 < FSGD_PREDICT_ROWS ? nv - i0 : FSGD_PREDICT_ROWS;
@@ -394,7 +393,6 @@ static void validation_scores(const fsgd_batch_shared *S, fsgd_batch_predict_fn 
         if (D->y) score[k] = den[k] != 0.0 ? 1.0 - num[k] / den[k] : (num[k] == 0.0 ? 1.0 : 0.0);
         else score[k] = wsum[k] > 0.0 ? good[k] / wsum[k] : 0.0;
     }
-    free(num);
 }
 
 /* Step, bias corrections and averaging for the batch in S->rows. */
@@ -451,11 +449,13 @@ static void batch_finish(fsgd_batch_shared *S)
     batch_setup(S);
 }
 
-/* Rows of the batch after next, into the buffer the current and next batches
- * do not use. */
-static void take_ahead(fsgd_batch_shared *S, fsgd_row_source *src, int64_t m_max)
+/* Rows of the batch after next, into the buffer the current (`cur`) and next
+ * batches do not use.  `cur` is read by the caller before the barrier that
+ * ends the batch's chunks: the thread that runs this may do so while another
+ * has already finished the batch and moved S->cur on. */
+static void take_ahead(fsgd_batch_shared *S, fsgd_row_source *src, int64_t m_max, int cur)
 {
-    int slot = (S->cur + 2) % 3;
+    int slot = (cur + 2) % 3;
     S->mbuf[slot] = take_rows(src, S->rowbuf[slot], m_max);
 }
 
@@ -508,7 +508,7 @@ static int fit_batch(const fsgd_data *D, const fsgd_params *P, const fsgd_batch_
         for (int64_t r = 0; r < n; r++) nv += D->validation_mask[r] != 0;
         n_train = n - nv;
         vrows = (int64_t *)malloc(sizeof(int64_t) * (size_t)(nv > 0 ? nv : 1));
-        vpred = (double *)malloc(sizeof(double) * (size_t)FSGD_PREDICT_ROWS * (size_t)K);
+        vpred = (double *)malloc(sizeof(double) * ((size_t)FSGD_PREDICT_ROWS + 4) * (size_t)K);
         if (!vrows || !vpred) {
             status = FSGD_NO_MEMORY;
             goto done;
@@ -696,6 +696,9 @@ static int fit_batch(const fsgd_data *D, const fsgd_params *P, const fsgd_batch_
                 batch_setup(&S);
             }
             while (S.m > 0) {
+                /* every thread reads S.cur here, before the chunk loop's
+                 * barrier; batch_finish changes it only after that barrier */
+                const int cur_now = S.cur;
 #ifdef _OPENMP
 #pragma omp for schedule(static)
 #endif
@@ -710,7 +713,7 @@ static int fit_batch(const fsgd_data *D, const fsgd_params *P, const fsgd_batch_
 #ifdef _OPENMP
 #pragma omp single nowait
 #endif
-                take_ahead(&S, &src, m_max);
+                take_ahead(&S, &src, m_max, cur_now);
                 if (fused_update) {
 #ifdef _OPENMP
 #pragma omp single
@@ -758,7 +761,10 @@ static int fit_batch(const fsgd_data *D, const fsgd_params *P, const fsgd_batch_
                 int epoch = epoch_shared;
                 st->epochs += 1.0;
                 int finite = !S.nonfinite_epoch;
-                for (size_t i = 0; i < kl && finite; i++) finite = isfinite(S.W[i]);
+                /* float32 data gives float32 coefficients: a weight beyond
+                 * FLT_MAX would come out infinite */
+                const double wmax = is_float32 ? (double)FLT_MAX : DBL_MAX;
+                for (size_t i = 0; i < kl && finite; i++) finite = fabs(S.W[i]) <= wmax;
                 for (int k = 0; k < nk; k++) {
                     if (!active[k]) continue;
                     objective[k] = (ep_loss[k] + ep_pen[k]) / (double)n_train;

@@ -1351,6 +1351,27 @@ def test_bit_identical_across_n_jobs(case):
     assert np.all(np.isfinite(fits[0].coef_)) and np.any(fits[0].coef_ != 0)
 
 
+def test_bit_identical_across_n_jobs_many_small_batches(monkeypatch):
+    """Many tiny parallel batches (the serial threshold lifted): each batch's
+    update runs on one thread while another takes the rows of the batch after
+    next.  The slot those rows go to must not depend on which thread gets
+    there first (a race on the current slot once trained stale rows now and
+    then: about 1 fit in 50 differed with 2 or 4 threads)."""
+    monkeypatch.setenv("FASTSGD_PARALLEL_MIN_WORK", "0")
+    rng = np.random.RandomState(0)
+    X = rng.randn(203, 13)
+    y = rng.randint(0, 3, 203)
+    params = dict(optimizer="adam", loss="log_loss", batch_size=1, max_iter=3, tol=None,
+                  shuffle=True, random_state=0)
+    ref = SGDClassifier(n_jobs=1, **params).fit(X, y)
+    for n_jobs in (2, 4):
+        for _ in range(100):
+            m = SGDClassifier(n_jobs=n_jobs, **params).fit(X, y)
+            assert m.n_iter_ == ref.n_iter_
+            assert np.array_equal(m.coef_, ref.coef_)
+            assert np.array_equal(m.intercept_, ref.intercept_)
+
+
 def test_bit_identical_across_n_jobs_many_features():
     """More than 1024 coordinates: the update step is split over threads by
     blocks of features (with clip_norm: a reduction of the norm over blocks)."""
@@ -1808,3 +1829,17 @@ def test_bad_parameters_raise_before_work(est, match, monkeypatch):
 )
 def test_sklearn_compatible_batch_estimator(estimator, check):
     check(estimator)
+
+
+def test_float32_weights_beyond_float_range_are_divergence():
+    """Weights finite in the engine's double precision but beyond float32's
+    range would come out infinite in a float32 coef_: that is divergence too."""
+    rng = np.random.RandomState(0)
+    X = rng.randn(30, 4)
+    y = rng.randn(30)
+    params = dict(batch_size=10, optimizer="sgd", learning_rate="constant", eta0=1e36,
+                  max_iter=1, tol=None, penalty=None, shuffle=False)
+    m64 = SGDRegressor(**params).fit(X, y)
+    assert np.all(np.isfinite(m64.coef_)) and np.abs(m64.coef_).max() > 1e39
+    with pytest.raises(ValueError, match="epoch #1"):
+        SGDRegressor(**params).fit(X.astype(np.float32), y)

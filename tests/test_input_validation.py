@@ -677,3 +677,44 @@ def test_sparsify_densify_keep_predictions(kind):
     est.densify()
     assert isinstance(est.coef_, np.ndarray)
     np.testing.assert_allclose(est.predict(X0), pred, rtol=1e-12)
+
+
+# ---------------------------------------------------------------------------
+# the engine's own size checks: _engine.fit trusts no caller with its buffers
+
+# position of an argument of _engine.fit, and what the error names
+_ENGINE_ARGS = {1: "indptr does not match", 2: "indptr does not match", 4: "y_code has",
+                5: "sample_weight has", 6: "validation_mask has", 13: "weight_neg has",
+                14: "seeds has", 15: "loss_curve of shape"}
+_ENGINE_CASES = [(False, p) for p in (4, 5, 6, 13, 14, 15)] + [(True, p) for p in (1, 2, 4, 5, 14, 15)]
+
+
+@pytest.mark.parametrize("sparse, position", _ENGINE_CASES)
+def test_engine_checks_buffer_sizes(monkeypatch, sparse, position):
+    from fastsgd import _sgd
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(60, 5)
+    y = rng.randint(0, 3, 60)
+    sw = rng.uniform(0.5, 2.0, 60)
+    if sparse:
+        X = sp.csr_matrix(X)
+    real_fit = _sgd._engine.fit
+
+    def one_entry_short(*args, **kwargs):
+        args = list(args)
+        a = args[position]
+        if position == 2:  # indptr: the rows end past the data
+            a = a.copy()
+            a[-1] += 1
+        elif position == 15:
+            a = np.ascontiguousarray(a[:, :-1])
+        else:
+            a = a[:-1]
+        args[position] = a
+        return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr(_sgd._engine, "fit", one_entry_short)
+    est = fastsgd.SGDClassifier(max_iter=3, tol=None, early_stopping=position == 6)
+    with pytest.raises(ValueError, match=_ENGINE_ARGS[position]):
+        est.fit(X, y, sample_weight=sw)

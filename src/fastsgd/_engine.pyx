@@ -149,6 +149,11 @@ cdef void *_wptr2(floating[:, ::1] a):
     return <void *>&a[0, 0]
 
 
+# what an empty CSR matrix's data and indices point to
+cdef double _no_values[1]
+cdef int32_t _no_indices[1]
+
+
 def fit(X, const int32_t[::1] indices, const int64_t[::1] indptr,
         y, y_code, sample_weight, validation_mask,
         coef, avg_coef,
@@ -193,9 +198,10 @@ def fit(X, const int32_t[::1] indices, const int64_t[::1] indptr,
         data.n_samples = indptr.shape[0] - 1
         data.n_features = coef.shape[1]
         data.indptr = &indptr[0]
-        data.indices = &indices[0] if indices.shape[0] > 0 else NULL
+        # no stored values: valid pointers all the same (NULL + 0 is undefined in C)
+        data.indices = &indices[0] if indices.shape[0] > 0 else &_no_indices[0]
         if X.shape[0] == 0:
-            data.X = NULL
+            data.X = <const void *>&_no_values[0]
         elif f32:
             data.X = _ptr1[float](X)
         else:
@@ -206,6 +212,30 @@ def fit(X, const int32_t[::1] indices, const int64_t[::1] indptr,
         data.indptr = NULL
         data.indices = NULL
         data.X = _ptr2[float](X) if f32 else _ptr2[double](X)
+    # the engine trusts these sizes (_sgd.py builds every array): check them
+    # here, once, so that a wrong call fails with an error instead of reading
+    # or writing out of bounds
+    n = data.n_samples
+    for name, arr in (("y", y), ("y_code", y_code), ("sample_weight", sample_weight),
+                      ("validation_mask", validation_mask)):
+        if arr is not None and arr.shape[0] != n:
+            raise ValueError("%s has %d entries for %d samples" % (name, arr.shape[0], n))
+    if y is None and y_code is None:
+        raise ValueError("one of y and y_code is needed")
+    for name, arr in (("intercept", intercept), ("avg_intercept", avg_intercept),
+                      ("positive_class", positive_class), ("weight_pos", weight_pos),
+                      ("weight_neg", weight_neg), ("seeds", seeds), ("n_iter", n_iter),
+                      ("status", status), ("failed_epoch", failed_epoch)):
+        if arr.shape[0] < K:
+            raise ValueError("%s has %d entries for %d problems" % (name, arr.shape[0], K))
+    if coef.shape[1] != data.n_features or (avg_coef is not None and avg_coef.shape != coef.shape):
+        raise ValueError("coef of shape %r for %d features" % (coef.shape, data.n_features))
+    if loss_curve.shape[0] < K or loss_curve.shape[1] < max(<int>params["max_iter"], 1):
+        raise ValueError("loss_curve of shape %r for %d problems and max_iter=%d"
+                         % ((loss_curve.shape[0], loss_curve.shape[1]), K, params["max_iter"]))
+    if data.is_csr and (indptr[0] != 0 or indptr[n] > X.shape[0] or indptr[n] > indices.shape[0]):
+        raise ValueError("indptr does not match data and indices")
+
     data.y = NULL
     data.y_code = NULL
     data.sample_weight = NULL
