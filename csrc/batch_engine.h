@@ -686,6 +686,8 @@ static int fit_batch(const fsgd_data *D, const fsgd_params *P, const fsgd_batch_
 
 #ifdef _OPENMP
 #pragma omp parallel num_threads(n_threads_used)
+#else
+    (void)n_threads_used; /* built without OpenMP: one thread */
 #endif
     {
         for (;;) {
