@@ -210,8 +210,7 @@ static inline void opt_range_impl(const fsgd_batch_shared *S, const int opt, dou
     const double l1 = penalised ? S->l1 : 0.0;
     const double decay = penalised && opt == FSGD_OPT_ADAMW ? eta * S->l2 : 0.0;
     /* slots the optimizer keeps: a constant in each specialisation */
-    const int ns = opt == FSGD_OPT_SGD ? 0
-                   : (opt == FSGD_OPT_ADAM || opt == FSGD_OPT_ADAMW || opt == FSGD_OPT_ADADELTA) ? 2 : 1;
+    const int ns = fsgd_opt_slots(opt);
     for (int64_t j = 0; j < n; j++) {
         double w = W[j], eff;
         double s1 = ns >= 1 ? S1[j] : 0.0, s2 = ns >= 2 ? S2[j] : 0.0;
@@ -599,7 +598,7 @@ static int fit_batch(const fsgd_data *D, const fsgd_params *P, const fsgd_batch_
     S.block_sq = (double *)calloc((size_t)S.n_blocks, sizeof(double));
     for (int i = 0; i < 3; i++) S.rowbuf[i] = (int64_t *)malloc(sizeof(int64_t) * (size_t)m_max);
     if (P->average > 0) S.Wavg = (double *)malloc(sizeof(double) * kl);
-    int n_slots = fsgd_optimizer_slots(S.opt);
+    int n_slots = fsgd_opt_slots(S.opt);
     if (n_slots >= 1) S.S1 = st->slots;
     if (n_slots >= 2) S.S2 = st->slots + kl;
     if (!S.W || !S.G || !S.chunk_loss || !S.scratch || !S.chunk_nf || !S.block_pen || !S.block_sq ||

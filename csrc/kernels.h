@@ -9,6 +9,25 @@
 #define FSGD_ISA_CAT(a, b) FSGD_ISA_CAT_(a, b)
 #define FSGD_ISA_NAME(name) FSGD_ISA_CAT(name, FSGD_ISA)
 
+/* State slots an optimizer keeps per coordinate (fsgd_optimizer_slots); inline
+ * so that the batch engine's step, specialised per optimizer, folds it. */
+static inline int fsgd_opt_slots(int optimizer)
+{
+    switch (optimizer) {
+    case FSGD_OPT_MOMENTUM:
+    case FSGD_OPT_NESTEROV:
+    case FSGD_OPT_ADAGRAD:
+    case FSGD_OPT_RMSPROP:
+        return 1;
+    case FSGD_OPT_ADADELTA:
+    case FSGD_OPT_ADAM:
+    case FSGD_OPT_ADAMW:
+        return 2;
+    default:
+        return 0;
+    }
+}
+
 /* ---- per-sample engine: one whole binary problem ---- */
 typedef int (*fsgd_fit_problem_fn)(const fsgd_data *, const fsgd_params *, fsgd_problem *, int,
                                    fsgd_progress_fn, void *);
