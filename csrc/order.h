@@ -27,12 +27,21 @@
  *    while consecutive samples come from FSGD_STREAMS random places in the
  *    data and every row is visited exactly once per epoch.
  *
- * The batch engine sets run_rows > 1: each draw then takes that many
- * consecutive rows of the chosen chunk.  Rows of one batch act together (their
- * gradients are summed), so adjacent rows inside a batch do not bias the
- * update the way consecutive per-sample steps would; a batch still comes from
- * batch_size / run_rows random places, and memory is read in runs of
- * run_rows rows, which DRAM and the hardware prefetchers serve much faster.
+ * With run_rows > 1 each draw takes that many consecutive rows of the chosen
+ * chunk, and memory is read in runs of run_rows rows, which DRAM and the
+ * hardware prefetchers serve much faster than single rows.  The batch engine
+ * sets it from the batch size (rows of one batch act together, and a batch
+ * still comes from batch_size / run_rows random places).  The per-sample
+ * engine takes FSGD_SAMPLE_RUN_ROWS: over the few hundred to few thousand
+ * steps that SGD's late iterates average, each open chunk already contributes
+ * several consecutive rows, so taking them back to back changes little.
+ * Measured (fits of 200,000 x 20 sorted by label, mean final objective over
+ * 30 seeds, block order against a full shuffle): +0.48% / +0.76% with single
+ * rows, +0.42% / +0.20% with runs of 4, +0.59% / +0.88% with runs of 8
+ * (standard errors about 0.2%); on rows repeated 4 times in a row, and on
+ * rows sorted by a feature, runs of 4 were no worse than single rows either.
+ * Speed, 800,000 x 100, per-sample log loss: float32 70 -> 63 ns per row,
+ * float64 92 -> 78.
  *
  * The engine prefetches a few rows ahead in visiting order, so random orders
  * pay the memory latency only once per chunk, not once per row.
@@ -49,6 +58,10 @@
 #endif
 #ifndef FSGD_STREAMS
 #define FSGD_STREAMS 256
+#endif
+/* rows taken in a run from one chunk by the per-sample engine (above) */
+#ifndef FSGD_SAMPLE_RUN_ROWS
+#define FSGD_SAMPLE_RUN_ROWS 4
 #endif
 #ifndef FSGD_CHUNK_MAX_ROWS
 #define FSGD_CHUNK_MAX_ROWS 64

@@ -647,6 +647,7 @@ FSGD_INLINE int FN(fit_one_impl)(const fsgd_data *D, const fsgd_params *P, fsgd_
     double row_bytes = sparse ? (double)(D->indptr[n] - D->indptr[0]) * (sizeof(REAL) + 4) / (n > 0 ? n : 1)
                               : (double)d * sizeof(REAL);
     int order_ok = fsgd_order_init(&ord, P->order, n, row_bytes, prob->seed, mask);
+    ord.run_rows = FSGD_SAMPLE_RUN_ROWS;
     if (use_l1) v.q = (double *)calloc((size_t)(d > 0 ? d : 1), sizeof(double));
     if (P->average > 0) {
         v.aw = (double *)malloc(sizeof(double) * (size_t)(d > 0 ? d : 1));
