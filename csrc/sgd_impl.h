@@ -521,7 +521,11 @@ FSGD_INLINE FN(fsgd_row) FN(get_row)(const fsgd_data *D, int64_t r, const int sp
 
 /* Prefetch one row.  to_l1: into every cache level (storage order, a few
  * rows ahead); else into L2 only (random orders, further ahead), which keeps
- * the L1 miss buffers free for the rows being worked on. */
+ * the L1 miss buffers free for the rows being worked on.  Random orders also
+ * prefetch the row's target and sample weight: their load is on the chain
+ * from prediction to update, and in a random order it missed L2 (float32
+ * 800,000 x 100, block order: 64.0 -> 62.0 ns per row; storage order is left
+ * to the hardware prefetcher, where the extra instructions cost 1.5 ns). */
 FSGD_INLINE void FN(prefetch_row)(const fsgd_data *D, int64_t r, const int sparse, int to_l1)
 {
 #if defined(__GNUC__)
@@ -540,10 +544,14 @@ FSGD_INLINE void FN(prefetch_row)(const fsgd_data *D, int64_t r, const int spars
         p = (const char *)((const REAL *)D->X + r * D->n_features);
         bytes = D->n_features * (int64_t)sizeof(REAL);
     }
-    if (to_l1)
+    if (to_l1) {
         for (int64_t o = 0; o < bytes; o += 64) __builtin_prefetch(p + o, 0, 3);
-    else
+    } else {
         for (int64_t o = 0; o < bytes; o += 64) __builtin_prefetch(p + o, 0, 1);
+        if (D->y) __builtin_prefetch(D->y + r, 0, 3);
+        else if (D->y_code) __builtin_prefetch(D->y_code + r, 0, 3);
+        if (D->sample_weight) __builtin_prefetch(D->sample_weight + r, 0, 3);
+    }
 #else
     (void)D; (void)r; (void)sparse; (void)to_l1;
 #endif
