@@ -689,6 +689,18 @@ static int fit_batch(const fsgd_data *D, const fsgd_params *P, const fsgd_batch_
     (void)n_threads_used; /* built without OpenMP: one thread */
 #endif
     {
+        /* The weights, the optimizer state and the batch state are updated by
+         * thread 0 every batch, and the rows of the batch after next are taken
+         * by the last thread meanwhile, always the same threads: with
+         * `single` whichever thread came first did it, and the state moved
+         * between the cores' caches, which costs much when they do not share
+         * a cache. */
+#ifdef _OPENMP
+        const int tid = omp_get_thread_num();
+        const int taker = omp_get_num_threads() - 1;
+#else
+        const int tid = 0, taker = 0;
+#endif
         for (;;) {
 #ifdef _OPENMP
 #pragma omp single
@@ -721,20 +733,17 @@ static int fit_batch(const fsgd_data *D, const fsgd_params *P, const fsgd_batch_
                     S.chunk_fn(D, &S.ctx, S.rows + r0, cnt, S.m - r0 - cnt, S.G + (size_t)c * kl,
                                S.chunk_loss + c * K, S.scratch + (size_t)c * FSGD_CHUNK_SCRATCH(K), &S.chunk_nf[c]);
                 }
-                /* one thread takes the rows of the batch after next while
-                 * another updates the weights */
-#ifdef _OPENMP
-#pragma omp single nowait
-#endif
-                take_ahead(&S, &src, m_max, cur_now);
+                /* the last thread takes the rows of the batch after next
+                 * while thread 0 updates the weights */
+                if (tid == taker) take_ahead(&S, &src, m_max, cur_now);
                 if (fused_update) {
-#ifdef _OPENMP
-#pragma omp single
-#endif
-                    {
+                    if (tid == 0) {
                         for (int b = 0; b < S.n_blocks; b++) update_block(&S, b, 0);
                         batch_finish(&S);
                     }
+#ifdef _OPENMP
+#pragma omp barrier
+#endif
                     continue;
                 }
                 if (B->clip_norm > 0.0) {
