@@ -524,7 +524,7 @@ FSGD_INLINE FN(fsgd_row) FN(get_row)(const fsgd_data *D, int64_t r, const int sp
  * the L1 miss buffers free for the rows being worked on.  Random orders also
  * prefetch the row's target and sample weight: their load is on the chain
  * from prediction to update, and in a random order it missed L2 (float32
- * 800,000 x 100, block order: 64.0 -> 62.0 ns per row; storage order is left
+ * 800,000 x 100, block order: 63.0 -> 59.4 ns per row; storage order is left
  * to the hardware prefetcher, where the extra instructions cost 1.5 ns). */
 FSGD_INLINE void FN(prefetch_row)(const fsgd_data *D, int64_t r, const int sparse, int to_l1)
 {
