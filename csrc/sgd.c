@@ -79,6 +79,20 @@ double fsgd_loss_dloss(int loss, double param, double y, double p)
     return loss_dloss(loss, param, y, p);
 }
 
+double fsgd_loss_step(int loss, double param, double y, double p, double *value)
+{
+    fsgd_lossacc acc;
+    lossacc_init(&acc);
+    double dloss = loss_step(loss, param, y, p, &acc);
+    *value = lossacc_total(&acc);
+    return dloss;
+}
+
+double fsgd_exp_tab(double x)
+{
+    return exp_tab(x);
+}
+
 int fsgd_openmp_enabled(void)
 {
 #ifdef _OPENMP

@@ -113,6 +113,38 @@ def test_loss_matches_sklearn_definitions(name, code, param, targets):
             assert ours_d == pytest.approx(ref_d, rel=1e-12, abs=1e-12), (name, y, p)
 
 
+def test_per_sample_exponential_is_accurate():
+    # the per-sample loop's table-driven e^x against NumPy's, over the whole
+    # range it is used on and densely where log-loss predictions live
+    rng = np.random.default_rng(0)
+    x = np.concatenate([np.linspace(-708, 708, 100001), rng.uniform(-40, 40, 100000),
+                        [0.0, -0.0, 1e-300, -1e-300, np.log(2) / 128, -np.log(2) / 128,
+                         np.log(2) / 2, 37.0, -37.0, 708.0, -708.0]])
+    ours = np.array([_engine.exp_tab(v) for v in x])
+    ref = np.exp(x)
+    rel = np.abs(ours - ref) / ref
+    assert rel.max() <= 4 * np.finfo(float).eps, x[np.argmax(rel)]
+    assert _engine.exp_tab(0.0) == 1.0
+    # beyond the range it saturates at e^+-708 instead of overflowing
+    assert _engine.exp_tab(800.0) == pytest.approx(np.exp(708.0), rel=1e-15)
+    assert _engine.exp_tab(-800.0) == pytest.approx(np.exp(-708.0), rel=1e-15)
+
+
+@pytest.mark.parametrize("name, code, param, targets", LOSS_CASES, ids=[c[0] for c in LOSS_CASES])
+def test_per_sample_loss_step_equals_loss_and_derivative(name, code, param, targets):
+    # what the per-sample loop computes for a row (its own exponential, the
+    # log loss through the accumulator's product) against the reference forms
+    p = np.concatenate([np.linspace(-60, 60, 2401), [-800.0, -37.0, -36.99, 36.99, 800.0]])
+    for y in targets:
+        for v in p:
+            value, dloss = _engine.loss_step(code, param, y, v)
+            assert dloss == pytest.approx(_engine.loss_dloss(code, param, y, v), rel=1e-14, abs=1e-300)
+            ref = _engine.loss_value(code, param, y, v)
+            # the log loss as (1 - y) p + log(1 + e^-p) cancels for p << 0: a few ulps of |p|
+            tol = 8 * np.finfo(float).eps * abs(v) + 1e-15
+            assert value == pytest.approx(ref, rel=1e-13, abs=tol), (name, y, v)
+
+
 def test_log_loss_extreme_values():
     p = np.concatenate([np.linspace(-800, 800, 16001), [-745.2, -37.0, -36.9, -2.0, 18.0, 33.3, 33.4]])
     for y in (0.0, 1.0):
