@@ -168,8 +168,9 @@ FSGD_INLINE double exp_poly(double x)
  * 4e-17), 2^(j/64) from a table of correctly rounded values, 2^k added to its
  * exponent.  Half the operations of exp_poly; measured 3-8% off a per-sample
  * epoch (800,000 x 100, log loss: float32 58.3 -> 54.5 ns/row in block order,
- * 51.0 -> 47.1 in storage order; float64 73.6 -> 71.4 and 58.6 -> 55.4).  exp_poly stays for the batch engine's vectorised loops (a table
- * there would need gathers). */
+ * 51.0 -> 47.1 in storage order; float64 73.6 -> 71.4 and 58.6 -> 55.4).
+ * exp_poly stays for the batch engine's vectorised loops (a table there
+ * would need gathers). */
 static const double fsgd_exp2_64[64] = { /* 2^(j/64), generated with 60-digit decimals */
     0x1.0000000000000p+0, 0x1.02c9a3e778061p+0, 0x1.059b0d3158574p+0, 0x1.0874518759bc8p+0,
     0x1.0b5586cf9890fp+0, 0x1.0e3ec32d3d1a2p+0, 0x1.11301d0125b51p+0, 0x1.1429aaea92de0p+0,
