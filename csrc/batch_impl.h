@@ -179,7 +179,8 @@ FSGD_INLINE void FN(bchunk_softmax)(const fsgd_data *D, const fsgd_batch_ctx *c,
     double total = 0.0;
     int nf = 0;
     for (int64_t i = 0; i < nrows; i++) {
-        if (i + pf < nrows + n_ahead) FN(prefetch_row)(D, rows[i + pf], sparse, c->prefetch_l1);
+        if (i + pf < nrows + n_ahead)
+            FN(prefetch_row)(D, rows[i + pf], sparse, c->prefetch_l1, !c->prefetch_l1);
         const int64_t r = rows[i];
         FN(fsgd_row) row = FN(get_row)(D, r, sparse);
         double mx = -INFINITY;
@@ -302,7 +303,8 @@ FSGD_INLINE void FN(bchunk_impl)(const fsgd_data *D, const fsgd_batch_ctx *c, co
         const int gn = (int)(nrows - g0 < FSGD_GROUP_MAX ? nrows - g0 : FSGD_GROUP_MAX);
         for (int i = 0; i < gn; i++) {
             const int64_t ia = g0 + i;
-            if (ia + pf < nrows + n_ahead) FN(prefetch_row)(D, rows[ia + pf], sparse, c->prefetch_l1);
+            if (ia + pf < nrows + n_ahead)
+                FN(prefetch_row)(D, rows[ia + pf], sparse, c->prefetch_l1, !c->prefetch_l1);
             const int64_t r = rows[ia];
             FN(fsgd_row) row = FN(get_row)(D, r, sparse);
             XR[i] = row.x;
