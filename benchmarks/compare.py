@@ -201,9 +201,12 @@ def _git_revision():
                              capture_output=True, text=True, timeout=10)
         if rev.returncode != 0:
             return None
+        # the reports themselves (benchmarks/results*) do not count: they are
+        # rewritten before this is asked
         dirty = subprocess.run(["git", "-C", str(HERE), "status", "--porcelain",
-                                "--untracked-files=no"], capture_output=True, text=True,
-                               timeout=10)
+                                "--untracked-files=no", "--", ":/",
+                                ":(top,exclude,glob)benchmarks/results*"],
+                               capture_output=True, text=True, timeout=10)
         return rev.stdout.strip() + (" + uncommitted changes" if dirty.stdout.strip() else "")
     except (OSError, subprocess.SubprocessError):
         return None
