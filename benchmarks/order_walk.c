@@ -3,8 +3,8 @@
  * a 800,000 x 100 float32 array (or float64 with argument "64") summed in
  * storage order, in the block order (runs of FSGD_SAMPLE_RUN_ROWS rows, as the
  * per-sample engine takes them) and in a full permutation, with the same
- * software prefetching as the per-sample loop (rows 8 ahead into L2 and 4
- * ahead into L1 in random orders, 4 ahead into L1 in storage order), and
+ * software prefetching as the per-sample loop (rows 8 ahead in random orders,
+ * 4 ahead in storage order, into L1), and
  * nothing else: no SGD.  Prints ns per row, best of 5 epochs, and the ratio to
  * storage order; compare with NumPy's X.sum() per row, the floor of
  * compare.py.  A C program, not part of the package:
@@ -27,12 +27,9 @@ static double now(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-static void prefetch(const char *p, int64_t bytes, int to_l1)
+static void prefetch(const char *p, int64_t bytes)
 {
-    for (int64_t o = 0; o < bytes; o += 64) {
-        if (to_l1) __builtin_prefetch(p + o, 0, 3);
-        else __builtin_prefetch(p + o, 0, 1);
-    }
+    for (int64_t o = 0; o < bytes; o += 64) __builtin_prefetch(p + o, 0, 3);
 }
 
 static int64_t at(const fsgd_order_state *o, int64_t a)
@@ -67,12 +64,8 @@ int main(int argc, char **argv)
                 o.len_next = fsgd_order_fill(&o, o.next);
                 for (int64_t k = 0; k < o.len_cur; k++) {
                     int64_t r;
-                    if (kind == FSGD_ORDER_SEQUENTIAL) {
-                        if ((r = at(&o, k + 4)) >= 0) prefetch(X + r * row_bytes, row_bytes, 1);
-                    } else {
-                        if ((r = at(&o, k + 8)) >= 0) prefetch(X + r * row_bytes, row_bytes, 0);
-                        if ((r = at(&o, k + 4)) >= 0) prefetch(X + r * row_bytes, row_bytes, 1);
-                    }
+                    if ((r = at(&o, k + (kind == FSGD_ORDER_SEQUENTIAL ? 4 : 8))) >= 0)
+                        prefetch(X + r * row_bytes, row_bytes);
                     const uint64_t *x = (const uint64_t *)(X + o.cur[k] * row_bytes);
                     uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
                     int64_t j = 0;
