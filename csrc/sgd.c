@@ -47,6 +47,7 @@ const char *fsgd_kernels_name(void)
 #ifdef FSGD_HAVE_V3
     if (k == &fsgd_kernels_v3) return "x86-64-v3";
 #endif
+    (void)k; /* unused in a build without the x86-64-v3/v4 kernels */
     return "baseline";
 }
 
