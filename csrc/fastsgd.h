@@ -175,7 +175,7 @@ int fsgd_fit_batch(const fsgd_data *data, const fsgd_params *params, const fsgd_
 double fsgd_loss_value(int loss, double param, double y, double p);
 double fsgd_loss_dloss(int loss, double param, double y, double p);
 /* What the per-sample loop computes for one row: dloss/dp, and the loss value
- * through its accumulator; and its exponential.  For tests. */
+ * through its accumulator; and the exponential both engines use.  For tests. */
 double fsgd_loss_step(int loss, double param, double y, double p, double *value);
 double fsgd_exp_tab(double x);
 

@@ -113,8 +113,8 @@ def test_loss_matches_sklearn_definitions(name, code, param, targets):
             assert ours_d == pytest.approx(ref_d, rel=1e-12, abs=1e-12), (name, y, p)
 
 
-def test_per_sample_exponential_is_accurate():
-    # the per-sample loop's table-driven e^x against NumPy's, over the whole
+def test_engine_exponential_is_accurate():
+    # the engine's table-driven e^x (per-sample loop and batch loss groups) against NumPy's, over the whole
     # range it is used on and densely where log-loss predictions live
     rng = np.random.default_rng(0)
     x = np.concatenate([np.linspace(-708, 708, 100001), rng.uniform(-40, 40, 100000),

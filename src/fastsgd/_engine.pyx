@@ -364,7 +364,7 @@ def loss_step(int loss, double param, double y, double p):
 
 
 def exp_tab(double x):
-    """The per-sample loop's exponential (table-driven, about 1.5 ulp)."""
+    """The engines' exponential (table-driven, about 1.5 ulp): per-sample loop and batch loss groups."""
     return fsgd_exp_tab(x)
 
 
