@@ -114,8 +114,9 @@ def test_loss_matches_sklearn_definitions(name, code, param, targets):
 
 
 def test_engine_exponential_is_accurate():
-    # the engine's table-driven e^x (per-sample loop and batch loss groups) against NumPy's, over the whole
-    # range it is used on and densely where log-loss predictions live
+    # the engine's table-driven e^x (per-sample loop and batch loss groups)
+    # against NumPy's, over the whole range it is used on and densely where
+    # log-loss predictions live
     rng = np.random.default_rng(0)
     x = np.concatenate([np.linspace(-708, 708, 100001), rng.uniform(-40, 40, 100000),
                         [0.0, -0.0, 1e-300, -1e-300, np.log(2) / 128, -np.log(2) / 128,
