@@ -87,11 +87,8 @@ static double schedule_eta(const fsgd_params *P, const fsgd_batch_params *B, dou
         eta = P->eta0 * pow(B->lr_decay, e / B->lr_decay_epochs);
         break;
     case FSGD_LR_COSINE: {
-        double Ti = B->restart_epochs, T = e;
-        while (T >= Ti) {
-            T -= Ti;
-            Ti *= B->restart_mult;
-        }
+        double T, Ti;
+        fsgd_cosine_cycle(B->restart_epochs, B->restart_mult, e, &T, &Ti);
         eta = B->eta_min + (P->eta0 - B->eta_min) * 0.5 * (1.0 + cos(M_PI * T / Ti));
         break;
     }

@@ -171,6 +171,11 @@ int fsgd_fit_batch(const fsgd_data *data, const fsgd_params *params, const fsgd_
                    fsgd_problem *problems, int n_problems, fsgd_batch_state *state, int n_threads,
                    fsgd_progress_fn progress, void *progress_ctx);
 
+/* SGDR's cycles (learning_rate "cosine"): the first lasts T0 epochs, each
+ * next one mult (>= 1) times longer.  *T = the epoch time e into the cycle e
+ * falls in, *Ti = that cycle's length. */
+void fsgd_cosine_cycle(double T0, double mult, double e, double *T, double *Ti);
+
 /* Loss value and derivative with respect to the prediction p, for tests. */
 double fsgd_loss_value(int loss, double param, double y, double p);
 double fsgd_loss_dloss(int loss, double param, double y, double p);

@@ -10,6 +10,7 @@ LogisticRegression), and the gradient tests with finite differences.
 
 import math
 import pickle
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -28,7 +29,20 @@ from sklearn.utils.validation import check_is_fitted
 from fastsgd import SGDClassifier, SGDRegressor
 
 from helpers import expected_failed_checks
-from fastsgd import _sgd
+
+
+def _cosine_cycle_exact(T0, mult, e):
+    """(T, Ti) of SGDR's cycles in exact rational arithmetic: cycles of T0,
+    T0 mult, T0 mult^2, ... epochs; e lies T into a cycle of length Ti."""
+    e, T0, m = Fraction(e), Fraction(T0), Fraction(mult)
+    if m == 1:
+        return float(e % T0), float(T0)
+    start, Ti = Fraction(0), T0
+    while start + Ti <= e:
+        start += Ti
+        Ti *= m
+    return float(e - start), float(Ti)
+from fastsgd import _engine, _sgd
 
 OPTIMIZERS = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam", "adamw"]
 ADAPTIVE = {"adagrad", "rmsprop", "adadelta", "adam", "adamw"}
@@ -242,10 +256,7 @@ class Reference:
         elif lr == "exponential":
             eta = eta0 * p["lr_decay"] ** (e / p["lr_decay_epochs"])
         elif lr == "cosine":
-            Ti, T = p["restart_epochs"], e
-            while T >= Ti:
-                T -= Ti
-                Ti *= p["restart_mult"]
+            T, Ti = _cosine_cycle_exact(p["restart_epochs"], p["restart_mult"], e)
             eta = p["eta_min"] + (eta0 - p["eta_min"]) * (1 + math.cos(math.pi * T / Ti)) / 2
         else:
             raise ValueError(lr)
@@ -615,6 +626,25 @@ REFERENCE_CASES = [
         {},
     ),
     (
+        # cycles far shorter than a batch: the cycle is found in closed form
+        "log-cosine-tiny-cycles",
+        "bin",
+        dict(loss="log_loss", learning_rate="cosine", restart_epochs=1e-9, eta_min=0.001),
+        {},
+    ),
+    (
+        "sq-cosine-tiny-cycles-mult",
+        "reg",
+        dict(
+            loss="squared_error",
+            learning_rate="cosine",
+            restart_epochs=1e-6,
+            restart_mult=1.5,
+            eta_min=0.001,
+        ),
+        {},
+    ),
+    (
         "ovr4-hinge-sw-enet",
         "ovr4",
         dict(
@@ -837,6 +867,31 @@ def test_matches_numpy_reference(case, optimizer):
     assert_matches_reference(est, ref, X)
     # the model really moved (a vacuous comparison of zeros would not test anything)
     assert np.max(np.abs(ref.W)) > 1e-3
+
+
+@pytest.mark.parametrize("mult", [1.0, 1.5, 2.0, 3.0])
+@pytest.mark.parametrize("T0", [0.75, 2.0, 0.01, 1e-7])
+def test_cosine_cycle_against_exact(T0, mult):
+    """The engine's closed-form cycle search against exact rational arithmetic:
+    at random epoch times, at every cycle start below 60 epochs, and one
+    representable number either side of it."""
+    rng = np.random.RandomState(0)
+    es = list(rng.uniform(0.0, 60.0, 200)) + [0.0, 1e-300, 59.999]
+    start, Ti = Fraction(0), Fraction(T0)
+    while start <= 60 and len(es) < 500:
+        es += [float(start), math.nextafter(float(start), 0.0), math.nextafter(float(start), 1e9)]
+        start += Ti
+        Ti *= Fraction(mult)
+    for e in es:
+        T, Ti = _engine.cosine_cycle(T0, mult, e)
+        T_ref, Ti_ref = _cosine_cycle_exact(T0, mult, e)
+        tol = 1e-12 * max(e, 1.0)
+        ok = Ti == pytest.approx(Ti_ref, rel=1e-12) and abs(T - T_ref) <= tol
+        if T_ref <= tol:  # at a cycle's start to rounding: may be the previous cycle's end
+            ok |= Ti == pytest.approx(Ti_ref / mult, rel=1e-12) and abs(T - Ti) <= tol
+        if Ti_ref - T_ref <= tol:  # at a cycle's end to rounding: may be the next one's start
+            ok |= Ti == pytest.approx(Ti_ref * mult, rel=1e-12) and T <= tol
+        assert ok, (e, T, Ti, T_ref, Ti_ref)
 
 
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)

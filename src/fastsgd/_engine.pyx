@@ -102,6 +102,7 @@ cdef extern from "fastsgd.h" nogil:
     double fsgd_loss_dloss(int loss, double param, double y, double p)
     double fsgd_loss_step(int loss, double param, double y, double p, double *value)
     double fsgd_exp_tab(double x)
+    void fsgd_cosine_cycle(double T0, double mult, double e, double *T, double *Ti)
     int fsgd_openmp_enabled()
     int fsgd_max_threads()
     const char *fsgd_kernels_name()
@@ -366,6 +367,13 @@ def loss_step(int loss, double param, double y, double p):
 def exp_tab(double x):
     """The engines' exponential (table-driven, about 1.5 ulp): per-sample loop and batch loss groups."""
     return fsgd_exp_tab(x)
+
+
+def cosine_cycle(double T0, double mult, double e):
+    """(T, Ti): epoch time e into its cosine cycle, and that cycle's length."""
+    cdef double T = 0.0, Ti = 0.0
+    fsgd_cosine_cycle(T0, mult, e, &T, &Ti)
+    return T, Ti
 
 
 def openmp_enabled():
