@@ -85,7 +85,11 @@ int main(int argc, char **argv)
             else ((double *)X)[i * d + j] = u;
             z += u * wt[j];
         }
-        yc[i] = z + (uniform() - 0.5) > 0.0;
+        /* as fastsgd._demo: a unit-variance score, shift 0.2, noise of std 0.5
+         * (uniform here), so the predictions stay moderate (with nearly
+         * separable labels a fifth of the rows had p < -37 and took the log
+         * loss's rare branch) */
+        yc[i] = z * sqrt(36.0 / (double)d) + 0.2 + 1.7320508 * (uniform() - 0.5) > 0.0;
     }
 
     /* floor: one pass summing X, best of 5 */

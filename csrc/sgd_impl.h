@@ -231,6 +231,44 @@ FSGD_INLINE void fsgd_widen_add(double *G, fsgd_vfw v)
     memcpy(G + FSGD_VL, &g1, sizeof(g1));
 }
 
+/* one block of FSGD_F32_BLOCK features or fewer, from j to end (whole
+ * vectors), added to ad, bd, qd; returns the next j */
+FSGD_INLINE int64_t axpy_dot3_block32(float *w, const float *xp, fsgd_vfw cv, const float *xn,
+                                      const float *xc, int64_t j, int64_t end, int64_t n,
+                                      fsgd_vd *ad, fsgd_vd *bd, fsgd_vd *qd)
+{
+    fsgd_vfw a0 = {0}, a1 = {0}, b0 = {0}, b1 = {0}, q0 = {0}, q1 = {0};
+    for (; j + 2 * FSGD_FL <= end; j += 2 * FSGD_FL) {
+        axpy_dot3_vec32(w + j, xp + j, cv, xn + j, xc + j, &a0, &b0, &q0);
+        axpy_dot3_vec32(w + j + FSGD_FL, xp + j + FSGD_FL, cv, xn + j + FSGD_FL,
+                        xc + j + FSGD_FL, &a1, &b1, &q1);
+    }
+    if (j + FSGD_FL <= end) {
+        axpy_dot3_vec32(w + j, xp + j, cv, xn + j, xc + j, &a0, &b0, &q0);
+        j += FSGD_FL;
+    }
+#if defined(__AVX512F__) && FSGD_VL == 8
+    if (end == n && j < n) {
+        /* the last n - j < 16 features, by masked loads and stores */
+        const __mmask16 m = (__mmask16)((1u << (n - j)) - 1u);
+        fsgd_vfw wv = (fsgd_vfw)_mm512_maskz_loadu_ps(m, w + j);
+        fsgd_vfw xnv = (fsgd_vfw)_mm512_maskz_loadu_ps(m, xn + j);
+        wv += (fsgd_vfw)_mm512_maskz_loadu_ps(m, xp + j) * cv;
+        _mm512_mask_storeu_ps(w + j, m, (__m512)wv);
+        a1 += xnv * wv;
+        b1 += xnv * (fsgd_vfw)_mm512_maskz_loadu_ps(m, xc + j);
+        q1 += xnv * xnv;
+        j = n;
+    }
+#else
+    (void)n;
+#endif
+    *ad += fsgd_widen_sum(a0 + a1);
+    *bd += fsgd_widen_sum(b0 + b1);
+    *qd += fsgd_widen_sum(q0 + q1);
+    return j;
+}
+
 FSGD_INLINE void FN(axpy_dot3)(float *w, const float *xp, double c, const float *xn,
                                const float *xc, int64_t n, double *a, double *b, double *q)
 {
@@ -238,35 +276,15 @@ FSGD_INLINE void FN(axpy_dot3)(float *w, const float *xp, double c, const float 
     const float cf = (float)c;
     const fsgd_vfw cv = (fsgd_vfw){0} + cf;
     int64_t j = 0;
-    while (j + FSGD_FL <= n) {
-        const int64_t end = n - j > FSGD_F32_BLOCK ? j + FSGD_F32_BLOCK : n;
-        fsgd_vfw a0 = {0}, a1 = {0}, b0 = {0}, b1 = {0}, q0 = {0}, q1 = {0};
-        for (; j + 2 * FSGD_FL <= end; j += 2 * FSGD_FL) {
-            axpy_dot3_vec32(w + j, xp + j, cv, xn + j, xc + j, &a0, &b0, &q0);
-            axpy_dot3_vec32(w + j + FSGD_FL, xp + j + FSGD_FL, cv, xn + j + FSGD_FL,
-                            xc + j + FSGD_FL, &a1, &b1, &q1);
+    if (n <= FSGD_F32_BLOCK) {
+        /* one block (d = 100 and most tables): a copy of the loop without
+         * the block bookkeeping, which cost registers and instructions */
+        if (n >= FSGD_FL) j = axpy_dot3_block32(w, xp, cv, xn, xc, 0, n, n, &ad, &bd, &qd);
+    } else {
+        while (j + FSGD_FL <= n) {
+            const int64_t end = n - j > FSGD_F32_BLOCK ? j + FSGD_F32_BLOCK : n;
+            j = axpy_dot3_block32(w, xp, cv, xn, xc, j, end, n, &ad, &bd, &qd);
         }
-        if (j + FSGD_FL <= end) {
-            axpy_dot3_vec32(w + j, xp + j, cv, xn + j, xc + j, &a0, &b0, &q0);
-            j += FSGD_FL;
-        }
-#if defined(__AVX512F__) && FSGD_VL == 8
-        if (end == n && j < n) {
-            /* the last n - j < 16 features, by masked loads and stores */
-            const __mmask16 m = (__mmask16)((1u << (n - j)) - 1u);
-            fsgd_vfw wv = (fsgd_vfw)_mm512_maskz_loadu_ps(m, w + j);
-            fsgd_vfw xnv = (fsgd_vfw)_mm512_maskz_loadu_ps(m, xn + j);
-            wv += (fsgd_vfw)_mm512_maskz_loadu_ps(m, xp + j) * cv;
-            _mm512_mask_storeu_ps(w + j, m, (__m512)wv);
-            a1 += xnv * wv;
-            b1 += xnv * (fsgd_vfw)_mm512_maskz_loadu_ps(m, xc + j);
-            q1 += xnv * xnv;
-            j = n;
-        }
-#endif
-        ad += fsgd_widen_sum(a0 + a1);
-        bd += fsgd_widen_sum(b0 + b1);
-        qd += fsgd_widen_sum(q0 + q1);
     }
 #if !(defined(__AVX512F__) && FSGD_VL == 8)
     if (j + FSGD_VL <= n) {
