@@ -29,6 +29,7 @@ from sklearn.utils.validation import check_is_fitted
 from fastsgd import SGDClassifier, SGDRegressor
 
 from helpers import expected_failed_checks
+from fastsgd import _engine, _sgd
 
 
 def _cosine_cycle_exact(T0, mult, e):
@@ -42,7 +43,7 @@ def _cosine_cycle_exact(T0, mult, e):
         start += Ti
         Ti *= m
     return float(e - start), float(Ti)
-from fastsgd import _engine, _sgd
+
 
 OPTIMIZERS = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam", "adamw"]
 ADAPTIVE = {"adagrad", "rmsprop", "adadelta", "adam", "adamw"}
