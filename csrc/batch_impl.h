@@ -271,9 +271,9 @@ FSGD_INLINE void group_dot_f32(const double *w, const float *const *xr, int n, i
  * does not start on rows still in memory.  scratch holds
  * FSGD_CHUNK_SCRATCH(K) doubles.
  *
- * Binary losses go by groups of FSGD_GROUP_MAX rows in three steps: the
- * predictions, then the losses and derivatives of the group in one
- * vectorised loop (loss_group), then the gradient rows (dense: all rows of
+ * Binary losses go by groups of rows (FSGD_GROUP_MAX, 8 for dense float32
+ * rows) in three steps: the predictions, then the losses and derivatives of
+ * the group in one vectorised loop (loss_group), then the gradient rows (dense: all rows of
  * the group at once, group_axpy_dense).  The rows of a group are still in L1
  * for the third step, and no row waits for its own exp/division chain before
  * the next row's dot product can start. */
@@ -291,7 +291,17 @@ FSGD_INLINE void FN(bchunk_impl)(const fsgd_data *D, const fsgd_batch_ctx *c, co
     const double *W = c->W;
     const double *sw = D->sample_weight;
     const double max_dloss = 1e12;
-    const int64_t pf = c->prefetch_l1 ? FSGD_PREFETCH_ROWS_SEQ : FSGD_PREFETCH_ROWS_RANDOM;
+    /* Rows per group, and how far ahead rows are prefetched.  A group's
+     * first step reads all its rows from memory in a burst, its last two
+     * work on them in L1 while memory idles; for dense float32 rows, whose
+     * products are cheap, groups of 8 keep the reads more even (with rows
+     * prefetched 8 ahead, one group: epoch_harness.c, 800,000 x 100, Adam,
+     * batch 256, block order, interleaved: 67.7 -> 62.1 ns per row on one
+     * thread, 39.1 -> 36.5 on two); float64 rows were 5% slower on one
+     * thread in groups of 8, and groups of 4 were no faster. */
+    const int grows = (SFX == 32 && !sparse) ? 8 : FSGD_GROUP_MAX;
+    const int64_t pf = (SFX == 32 && !sparse) ? 8
+                       : (c->prefetch_l1 ? FSGD_PREFETCH_ROWS_SEQ : FSGD_PREFETCH_ROWS_RANDOM);
     /* per output k: predictions, targets, derivatives of the group */
     double *P = scratch, *Y = scratch + (size_t)K * FSGD_GROUP_MAX;
     double *DL = scratch + 2 * (size_t)K * FSGD_GROUP_MAX;
@@ -299,8 +309,8 @@ FSGD_INLINE void FN(bchunk_impl)(const fsgd_data *D, const fsgd_batch_ctx *c, co
     const REAL *XR[FSGD_GROUP_MAX];  /* the group's dense rows */
     int nf = 0;
     for (int k = 0; k < K; k++) loss[k] = 0.0;
-    for (int64_t g0 = 0; g0 < nrows; g0 += FSGD_GROUP_MAX) {
-        const int gn = (int)(nrows - g0 < FSGD_GROUP_MAX ? nrows - g0 : FSGD_GROUP_MAX);
+    for (int64_t g0 = 0; g0 < nrows; g0 += grows) {
+        const int gn = (int)(nrows - g0 < grows ? nrows - g0 : grows);
         for (int i = 0; i < gn; i++) {
             const int64_t ia = g0 + i;
             if (ia + pf < nrows + n_ahead)
