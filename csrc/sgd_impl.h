@@ -592,6 +592,18 @@ FSGD_INLINE double FN(target)(const fsgd_data *D, int64_t r, int32_t pos, double
     return D->y_code[r] == pos ? 1.0 : neg;
 }
 
+/* The same, and the row's class weight, by table lookups instead of
+ * branches on the label (which a random row order makes unpredictable). */
+FSGD_INLINE double FN(target_weight)(const fsgd_data *D, int64_t r, int32_t pos, const double *ysel,
+                                     const double *wsel, double *weight)
+{
+    double y;
+    if (D->y) y = D->y[r];
+    else y = ysel[D->y_code[r] == pos];
+    *weight = wsel[y > 0.0];
+    return y;
+}
+
 /* Validation score of the current weights on the rows of the validation mask:
  * weighted accuracy, or weighted R^2 (scikit-learn's r2_score with
  * force_finite).  ybar is the weighted mean target of those rows. */
@@ -715,6 +727,9 @@ FSGD_INLINE int FN(fit_one_impl)(const fsgd_data *D, const fsgd_params *P, fsgd_
      * L1 in the dense look-ahead loop, an L2 hint elsewhere). */
     const int pf_l1 = P->order == FSGD_ORDER_SEQUENTIAL;
     const int64_t pf_rows = pf_l1 ? FSGD_PREFETCH_ROWS_SEQ : FSGD_PREFETCH_ROWS_RANDOM;
+    /* target and class weight by label, for FN(target_weight) */
+    const double ysel[2] = {neg, 1.0};
+    const double wsel[2] = {prob->weight_neg, prob->weight_pos};
     int no_improvement = 0;
     double best_obj = INFINITY, best_score = -INFINITY;
     int epoch, n_iter = P->max_iter;
@@ -763,14 +778,14 @@ FSGD_INLINE int FN(fit_one_impl)(const fsgd_data *D, const fsgd_params *P, fsgd_
                                       d, &an, &bn, &xxn);
                     else if (cprev != 0.0)
                         FN(axpy_dense)(v.w, xprev, d, cprev);
-                    const double y = FN(target)(D, r, pos, neg);
+                    double cw;
+                    const double y = FN(target_weight)(D, r, pos, ysel, wsel, &cw);
                     const double p = wx + intercept;
                     nonfinite |= !isfinite(p);
                     eta = sgd_eta(lr, eta, eta0, power_t, alpha, optimal_init, t);
                     double dloss = loss_step(L, lparam, y, p, &acc);
                     if (v.track) pen_sum += 0.5 * v.sq_norm;
-                    double update = sgd_update(dloss, eta, (y > 0.0 ? prob->weight_pos : prob->weight_neg) *
-                                                               (sw_arr ? sw_arr[r] : 1.0));
+                    double update = sgd_update(dloss, eta, cw * (sw_arr ? sw_arr[r] : 1.0));
                     if (use_l2) {
                         double c = 1.0 - eta * alpha;
                         if (c < 0.0) c = 0.0;
@@ -813,7 +828,8 @@ FSGD_INLINE int FN(fit_one_impl)(const fsgd_data *D, const fsgd_params *P, fsgd_
                 FN(prefetch_ahead)(D, &ord, k + pf_rows, sparse, pf_l1, !pf_l1);
                 const int64_t r = ord.cur[k];
                 FN(fsgd_row) row = FN(get_row)(D, r, sparse);
-                const double y = FN(target)(D, r, pos, neg);
+                double cw;
+                const double y = FN(target_weight)(D, r, pos, ysel, wsel, &cw);
                 double xx = 0.0;
                 double wx = sparse ? FN(dot)(v.w, row.x, row.ind, row.nnz, sparse)
                                    : FN(dot_dense_xx)(v.w, row.x, row.nnz, &xx);
@@ -826,8 +842,7 @@ FSGD_INLINE int FN(fit_one_impl)(const fsgd_data *D, const fsgd_params *P, fsgd_
                 double dloss = loss_step(L, lparam, y, p, &acc);
                 if (v.track)
                     pen_sum += (1.0 - l1_ratio) * 0.5 * v.sq_norm + l1_ratio * v.l1_norm;
-                const double weight = (y > 0.0 ? prob->weight_pos : prob->weight_neg) *
-                                      (sw_arr ? sw_arr[r] : 1.0);
+                const double weight = cw * (sw_arr ? sw_arr[r] : 1.0);
                 double update;
                 if (is_pa) {
                     double sq = sparse ? FN(sqnorm_row)(row.x, row.nnz) : xx;
