@@ -240,6 +240,10 @@ static int64_t fsgd_order_fill(fsgd_order_state *o, int64_t *buf)
 {
     int64_t len = 0;
     if (o->kind == FSGD_ORDER_BLOCK) {
+        /* the generator's state in a local: buf's stores could otherwise
+         * alias it, and the compiler would store and reload it every draw */
+        uint64_t rng = o->rng;
+        const int64_t run = o->run_rows;
         while (len < FSGD_BUFFER_ROWS) {
             if (o->n_open == 0) {
                 /* the tail: a full shuffle of the rows left in the last open
@@ -249,22 +253,35 @@ static int64_t fsgd_order_fill(fsgd_order_state *o, int64_t *buf)
                 if (!o->skip || !o->skip[r]) buf[len++] = r;
                 continue;
             }
-            int s = (int)fsgd_rng_below(&o->rng, (uint64_t)o->n_open);
-            int64_t r = o->open_pos[s]++;
-            if (!o->skip || !o->skip[r]) buf[len++] = r;
-            for (int64_t k = 1; k < o->run_rows && len < FSGD_BUFFER_ROWS && o->open_pos[s] < o->open_end[s]; k++) {
-                r = o->open_pos[s]++;
-                if (!o->skip || !o->skip[r]) buf[len++] = r;
+            int s = (int)fsgd_rng_below(&rng, (uint64_t)o->n_open);
+            const int64_t r0 = o->open_pos[s], end = o->open_end[s];
+            if (!o->skip) {
+                /* the run: up to run_rows rows, as many as the chunk and the
+                 * buffer hold (the chunk has at least one left) */
+                const int64_t m = fsgd_imin(fsgd_imin(run, end - r0), FSGD_BUFFER_ROWS - len);
+                for (int64_t k = 0; k < m; k++) buf[len + k] = r0 + k;
+                len += m;
+                o->open_pos[s] = r0 + m;
+            } else {
+                /* the same, leaving out skipped rows (they do not count
+                 * towards the buffer) */
+                int64_t r = r0;
+                if (!o->skip[r]) buf[len++] = r;
+                r++;
+                for (int64_t k = 1; k < run && len < FSGD_BUFFER_ROWS && r < end; k++, r++)
+                    if (!o->skip[r]) buf[len++] = r;
+                o->open_pos[s] = r;
             }
-            if (o->open_pos[s] == o->open_end[s] && !fsgd_order_open(o, s)) {
+            if (o->open_pos[s] == end && !fsgd_order_open(o, s)) {
                 /* no chunk left to open: pour what the open chunks still
                  * hold into the tail */
                 for (int k = 0; k < o->n_open; k++)
                     for (int64_t r = o->open_pos[k]; r < o->open_end[k]; r++) o->tail[o->tail_len++] = r;
-                fsgd_shuffle_i64(o->tail, o->tail_len, &o->rng);
+                fsgd_shuffle_i64(o->tail, o->tail_len, &rng);
                 o->n_open = 0;
             }
         }
+        o->rng = rng;
         return len;
     }
     while (len < FSGD_BUFFER_ROWS && o->pos < o->n) {
