@@ -390,7 +390,8 @@ static void validation_scores(const fsgd_batch_shared *S, fsgd_batch_predict_fn 
                     num[k] += sw * (y - p[k]) * (y - p[k]);
                     den[k] += sw * (y - ybar) * (y - ybar);
                 } else {
-                    double y = D->y_code[r] == S->ctx.positive[k] ? 1.0 : S->ctx.neg;
+                    const double ysel[2] = {S->ctx.neg, 1.0};
+                    double y = fsgd_target(D, r, S->ctx.positive[k], ysel);
                     wsum[k] += sw;
                     if ((p[k] > 0.0) == (y > 0.0)) good[k] += sw;
                 }

@@ -307,7 +307,7 @@ FSGD_INLINE void FN(bchunk_impl)(const fsgd_data *D, const fsgd_batch_ctx *c, co
     double *DL = scratch + 2 * (size_t)K * FSGD_GROUP_MAX;
     double *WT = scratch + 3 * (size_t)K * FSGD_GROUP_MAX;  /* weights, when weighted */
     const REAL *XR[FSGD_GROUP_MAX];  /* the group's dense rows */
-    const double ysel[2] = {c->neg, 1.0};  /* target by label (FN(target_weight)) */
+    const double ysel[2] = {c->neg, 1.0};  /* target by label (fsgd_target, kernels.h) */
     int nf = 0;
     for (int k = 0; k < K; k++) loss[k] = 0.0;
     for (int64_t g0 = 0; g0 < nrows; g0 += grows) {
@@ -323,7 +323,7 @@ FSGD_INLINE void FN(bchunk_impl)(const fsgd_data *D, const fsgd_batch_ctx *c, co
                 if (!c->active[k]) continue;
                 const double wsel[2] = {c->weight_neg[k], c->weight_pos[k]};
                 double cw;
-                const double y = FN(target_weight)(D, r, c->positive[k], ysel, wsel, &cw);
+                const double y = fsgd_target_weight(D, r, c->positive[k], ysel, wsel, &cw);
                 if (!(FSGD_GROUP_DOT_F32 && !sparse)) {
                     const double *Wk = W + (int64_t)k * ld;
                     P[k * FSGD_GROUP_MAX + i] = FN(bdot)(Wk, row.x, row.ind, row.nnz, sparse) + Wk[d];

@@ -586,24 +586,6 @@ FSGD_INLINE void FN(prefetch_ahead)(const fsgd_data *D, const fsgd_order_state *
         FN(prefetch_row)(D, ord->next[ahead - ord->len_cur], sparse, to_l1, targets);
 }
 
-/* Row r's target: y[r], or for a label, ysel[label == pos] with
- * ysel = {neg, 1}; a table lookup, not a branch on the label, which a random
- * row order makes unpredictable (4% of a float32 epoch). */
-FSGD_INLINE double FN(target)(const fsgd_data *D, int64_t r, int32_t pos, const double *ysel)
-{
-    if (D->y) return D->y[r];
-    return ysel[D->y_code[r] == pos];
-}
-
-/* The same, and the row's class weight: wsel = {weight_neg, weight_pos}. */
-FSGD_INLINE double FN(target_weight)(const fsgd_data *D, int64_t r, int32_t pos, const double *ysel,
-                                     const double *wsel, double *weight)
-{
-    const double y = FN(target)(D, r, pos, ysel);
-    *weight = wsel[y > 0.0];
-    return y;
-}
-
 /* Validation score of the current weights on the rows of the validation mask:
  * weighted accuracy, or weighted R^2 (scikit-learn's r2_score with
  * force_finite).  ybar is the weighted mean target of those rows. */
@@ -617,7 +599,7 @@ static double FN(validation_score)(const fsgd_data *D, const fsgd_params *P, con
         if (!D->validation_mask[r]) continue;
         FN(fsgd_row) row = FN(get_row)(D, r, sparse);
         double p = FN(dot)(v->w, row.x, row.ind, row.nnz, sparse) * v->wscale + intercept;
-        double y = FN(target)(D, r, pos, ysel);
+        double y = fsgd_target(D, r, pos, ysel);
         double sw = D->sample_weight ? D->sample_weight[r] : 1.0;
         if (P->score_kind == FSGD_SCORE_ACCURACY) {
             wsum += sw;
@@ -649,7 +631,7 @@ FSGD_INLINE int FN(fit_one_impl)(const fsgd_data *D, const fsgd_params *P, fsgd_
     const double lparam = P->loss_param;
     const int32_t pos = prob->positive_class;
     const double neg = P->label_01 ? 0.0 : -1.0;
-    /* target and class weight by label (FN(target), FN(target_weight)) */
+    /* target and class weight by label (fsgd_target, kernels.h) */
     const double ysel[2] = {neg, 1.0};
     const double wsel[2] = {prob->weight_neg, prob->weight_pos};
     const double *sw_arr = D->sample_weight;
@@ -710,7 +692,7 @@ FSGD_INLINE int FN(fit_one_impl)(const fsgd_data *D, const fsgd_params *P, fsgd_
             if (!mask[r]) continue;
             train_count--;
             double w_r = sw_arr ? sw_arr[r] : 1.0;
-            sy += w_r * FN(target)(D, r, pos, ysel);
+            sy += w_r * fsgd_target(D, r, pos, ysel);
             sw += w_r;
         }
         ybar = sw > 0.0 ? sy / sw : 0.0;
@@ -780,7 +762,7 @@ FSGD_INLINE int FN(fit_one_impl)(const fsgd_data *D, const fsgd_params *P, fsgd_
                     else if (cprev != 0.0)
                         FN(axpy_dense)(v.w, xprev, d, cprev);
                     double cw;
-                    const double y = FN(target_weight)(D, r, pos, ysel, wsel, &cw);
+                    const double y = fsgd_target_weight(D, r, pos, ysel, wsel, &cw);
                     const double p = wx + intercept;
                     nonfinite |= !isfinite(p);
                     eta = sgd_eta(lr, eta, eta0, power_t, alpha, optimal_init, t);
@@ -830,7 +812,7 @@ FSGD_INLINE int FN(fit_one_impl)(const fsgd_data *D, const fsgd_params *P, fsgd_
                 const int64_t r = ord.cur[k];
                 FN(fsgd_row) row = FN(get_row)(D, r, sparse);
                 double cw;
-                const double y = FN(target_weight)(D, r, pos, ysel, wsel, &cw);
+                const double y = fsgd_target_weight(D, r, pos, ysel, wsel, &cw);
                 double xx = 0.0;
                 double wx = sparse ? FN(dot)(v.w, row.x, row.ind, row.nnz, sparse)
                                    : FN(dot_dense_xx)(v.w, row.x, row.nnz, &xx);
