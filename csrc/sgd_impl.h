@@ -153,10 +153,14 @@ FSGD_INLINE void FN(axpy_dense)(REAL *w, const REAL *x, int64_t n, double c)
  * loads and arithmetic, and its width is chosen for throughput:
  *  - float64: vectors of 4 doubles (measured faster than 8 with AVX-512 here:
  *    fewer lanes to reduce, no frequency penalty);
- *  - float32: vectors of 2 FSGD_VL floats, float arithmetic (no widening);
- *    the products are summed in float within blocks of FSGD_F32_BLOCK
- *    features (at most FSGD_F32_BLOCK / (4 FSGD_VL) terms per lane), and
- *    the block sums in double, so the error does not grow with d. */
+ *  - float32: vectors of 8 floats, float arithmetic (no widening); the
+ *    products are summed in float within blocks of FSGD_F32_BLOCK features
+ *    (at most FSGD_F32_BLOCK / 16 terms per lane), and the block sums in
+ *    double, so the error does not grow with d.  Not 16 with AVX-512: on
+ *    the Xeon of 2026-12-02 (benchmarks/epoch_harness.c, log loss, block
+ *    order) 16-float vectors and their masked tail made a row 47.6 instead
+ *    of 41.6 ns with 100 features and 36 instead of 24.7 with 20: the masked
+ *    store of w's last lanes holds up the next row's loads of them. */
 #define FSGD_F32_BLOCK 256
 #if SFX == 64
 
@@ -203,10 +207,10 @@ FSGD_INLINE void FN(axpy_dot3)(double *w, const double *xp, double c, const doub
     *q = rq;
 }
 #else
-FSGD_INLINE void axpy_dot3_vec32(float *w, const float *xp, fsgd_vfw c, const float *xn,
-                                 const float *xc, fsgd_vfw *a, fsgd_vfw *b, fsgd_vfw *q)
+FSGD_INLINE void axpy_dot3_vec32(float *w, const float *xp, fsgd_vf8 c, const float *xn,
+                                 const float *xc, fsgd_vf8 *a, fsgd_vf8 *b, fsgd_vf8 *q)
 {
-    fsgd_vfw wv, xpv, xnv, xcv;
+    fsgd_vf8 wv, xpv, xnv, xcv;
     memcpy(&wv, w, sizeof(wv));
     memcpy(&xpv, xp, sizeof(xpv));
     memcpy(&xnv, xn, sizeof(xnv));
@@ -237,79 +241,60 @@ FSGD_INLINE void fsgd_widen_add(double *G, fsgd_vfw v)
 }
 
 /* one block of FSGD_F32_BLOCK features or fewer, from j to end (whole
- * vectors), added to ad, bd, qd; returns the next j */
-FSGD_INLINE int64_t axpy_dot3_block32(float *w, const float *xp, fsgd_vfw cv, const float *xn,
-                                      const float *xc, int64_t j, int64_t end, int64_t n,
-                                      fsgd_vd *ad, fsgd_vd *bd, fsgd_vd *qd)
+ * vectors of 8), added to ad, bd, qd; returns the next j */
+FSGD_INLINE int64_t axpy_dot3_block32(float *w, const float *xp, fsgd_vf8 cv, const float *xn,
+                                      const float *xc, int64_t j, int64_t end,
+                                      fsgd_vd4 *ad, fsgd_vd4 *bd, fsgd_vd4 *qd)
 {
-    fsgd_vfw a0 = {0}, a1 = {0}, b0 = {0}, b1 = {0}, q0 = {0}, q1 = {0};
-    for (; j + 2 * FSGD_FL <= end; j += 2 * FSGD_FL) {
+    fsgd_vf8 a0 = {0}, a1 = {0}, b0 = {0}, b1 = {0}, q0 = {0}, q1 = {0};
+    for (; j + 16 <= end; j += 16) {
         axpy_dot3_vec32(w + j, xp + j, cv, xn + j, xc + j, &a0, &b0, &q0);
-        axpy_dot3_vec32(w + j + FSGD_FL, xp + j + FSGD_FL, cv, xn + j + FSGD_FL,
-                        xc + j + FSGD_FL, &a1, &b1, &q1);
+        axpy_dot3_vec32(w + j + 8, xp + j + 8, cv, xn + j + 8, xc + j + 8, &a1, &b1, &q1);
     }
-    if (j + FSGD_FL <= end) {
+    if (j + 8 <= end) {
         axpy_dot3_vec32(w + j, xp + j, cv, xn + j, xc + j, &a0, &b0, &q0);
-        j += FSGD_FL;
+        j += 8;
     }
-#if defined(__AVX512F__) && FSGD_VL == 8
-    if (end == n && j < n) {
-        /* the last n - j < 16 features, by masked loads and stores */
-        const __mmask16 m = (__mmask16)((1u << (n - j)) - 1u);
-        fsgd_vfw wv = (fsgd_vfw)_mm512_maskz_loadu_ps(m, w + j);
-        fsgd_vfw xnv = (fsgd_vfw)_mm512_maskz_loadu_ps(m, xn + j);
-        wv += (fsgd_vfw)_mm512_maskz_loadu_ps(m, xp + j) * cv;
-        _mm512_mask_storeu_ps(w + j, m, (__m512)wv);
-        a1 += xnv * wv;
-        b1 += xnv * (fsgd_vfw)_mm512_maskz_loadu_ps(m, xc + j);
-        q1 += xnv * xnv;
-        j = n;
-    }
-#else
-    (void)n;
-#endif
-    *ad += fsgd_widen_sum(a0 + a1);
-    *bd += fsgd_widen_sum(b0 + b1);
-    *qd += fsgd_widen_sum(q0 + q1);
+    *ad += fsgd_widen8(a0 + a1);
+    *bd += fsgd_widen8(b0 + b1);
+    *qd += fsgd_widen8(q0 + q1);
     return j;
 }
 
 FSGD_INLINE void FN(axpy_dot3)(float *w, const float *xp, double c, const float *xn,
                                const float *xc, int64_t n, double *a, double *b, double *q)
 {
-    fsgd_vd ad = {0}, bd = {0}, qd = {0};
+    fsgd_vd4 ad = {0}, bd = {0}, qd = {0};
     const float cf = (float)c;
-    const fsgd_vfw cv = (fsgd_vfw){0} + cf;
+    const fsgd_vf8 cv = (fsgd_vf8){0} + cf;
     int64_t j = 0;
     if (n <= FSGD_F32_BLOCK) {
         /* one block (d = 100 and most tables): a copy of the loop without
          * the block bookkeeping, which cost registers and instructions */
-        if (n >= FSGD_FL) j = axpy_dot3_block32(w, xp, cv, xn, xc, 0, n, n, &ad, &bd, &qd);
+        if (n >= 8) j = axpy_dot3_block32(w, xp, cv, xn, xc, 0, n, &ad, &bd, &qd);
     } else {
-        while (j + FSGD_FL <= n) {
+        while (j + 8 <= n) {
             const int64_t end = n - j > FSGD_F32_BLOCK ? j + FSGD_F32_BLOCK : n;
-            j = axpy_dot3_block32(w, xp, cv, xn, xc, j, end, n, &ad, &bd, &qd);
+            j = axpy_dot3_block32(w, xp, cv, xn, xc, j, end, &ad, &bd, &qd);
         }
     }
-#if !(defined(__AVX512F__) && FSGD_VL == 8)
-    if (j + FSGD_VL <= n) {
-        /* a half vector of FSGD_VL floats (d = 100 with AVX2: the last 4) */
-        fsgd_vf wv, xpv, xnv, xcv;
-        const fsgd_vf ch = (fsgd_vf){0} + cf;
+    if (j + 4 <= n) {
+        /* a half vector of 4 floats (d = 100: the last 4) */
+        fsgd_vf4 wv, xpv, xnv, xcv;
+        const fsgd_vf4 ch = (fsgd_vf4){0} + cf;
         memcpy(&wv, w + j, sizeof(wv));
         memcpy(&xpv, xp + j, sizeof(xpv));
         memcpy(&xnv, xn + j, sizeof(xnv));
         memcpy(&xcv, xc + j, sizeof(xcv));
         wv += xpv * ch;
         memcpy(w + j, &wv, sizeof(wv));
-        ad += fsgd_f2d(xnv * wv);
-        bd += fsgd_f2d(xnv * xcv);
-        qd += fsgd_f2d(xnv * xnv);
-        j += FSGD_VL;
+        ad += fsgd_widen4(xnv * wv);
+        bd += fsgd_widen4(xnv * xcv);
+        qd += fsgd_widen4(xnv * xnv);
+        j += 4;
     }
-#endif
     double ra, rb, rq;
-    fsgd_hsum3(ad, bd, qd, &ra, &rb, &rq);
+    fsgd_hsum3_4(ad, bd, qd, &ra, &rb, &rq);
     for (; j < n; j++) {
         float nw = w[j] + xp[j] * cf;
         w[j] = nw;

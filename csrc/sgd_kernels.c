@@ -141,6 +141,35 @@ static inline __attribute__((always_inline)) void fsgd_hsum3_4(fsgd_vd4 a, fsgd_
 #endif
 }
 
+/* Vectors of a fixed 32 bytes whatever FSGD_VL is: the per-sample float32
+ * look-ahead step (sgd_impl.h) runs in 8 floats, widened through halves of 4
+ * to 4 doubles, as float64's runs in 4 doubles. */
+typedef float fsgd_vf8 __attribute__((vector_size(32)));
+typedef float fsgd_vf4 __attribute__((vector_size(16)));
+
+static inline __attribute__((always_inline)) fsgd_vd4 fsgd_widen4(fsgd_vf4 v)
+{
+#if defined(__AVX__)
+    return (fsgd_vd4)_mm256_cvtps_pd((__m128)v);
+#else
+    return __builtin_convertvector(v, fsgd_vd4);
+#endif
+}
+
+/* the 8 lanes widened and added pairwise (lane k + lane k + 4): 4 doubles */
+static inline __attribute__((always_inline)) fsgd_vd4 fsgd_widen8(fsgd_vf8 v)
+{
+    fsgd_vf4 lo, hi;
+#if defined(__AVX__)
+    lo = (fsgd_vf4)_mm256_castps256_ps128((__m256)v);
+    hi = (fsgd_vf4)_mm256_extractf128_ps((__m256)v, 1);
+#else
+    memcpy(&lo, &v, sizeof(lo));
+    memcpy(&hi, (const char *)&v + sizeof(lo), sizeof(hi));
+#endif
+    return fsgd_widen4(lo) + fsgd_widen4(hi);
+}
+
 /* the same for vectors of FSGD_VL doubles */
 static inline __attribute__((always_inline)) void fsgd_hsum3(fsgd_vd a, fsgd_vd b, fsgd_vd q,
                                                              double *ra, double *rb, double *rq)
