@@ -6,15 +6,20 @@
  * ITERS (6) epochs in ns per row, beside a plain C sum over X as its own
  * floor.  This is how the engine's loops were measured while changing them:
  * build two variants (-D flags, or a copy of csrc/ with C=...) and run them
- * interleaved.  Not part of the package.  Build (x86-64-v3 kernels, as the
- * wheel runs them on an AVX2 machine):
+ * interleaved.  Not part of the package.  Build (every kernel build the
+ * wheel has, so that the harness runs the one the package picks on this CPU;
+ * FASTSGD_KERNELS=x86-64-v3 or baseline caps it, as in the package):
  *
  *   C=csrc; B=/tmp/fsgd_h; mkdir -p $B
+ *   gcc -O3 -fno-math-errno -fopenmp -march=x86-64-v4 -DFSGD_ISA=v4 -DFSGD_VL=8 -I$C -c $C/sgd_kernels.c -o $B/k4.o
  *   gcc -O3 -fno-math-errno -fopenmp -march=x86-64-v3 -DFSGD_ISA=v3 -DFSGD_VL=4 -I$C -c $C/sgd_kernels.c -o $B/k3.o
  *   gcc -O3 -fno-math-errno -fopenmp -DFSGD_ISA=base -DFSGD_VL=4 -I$C -c $C/sgd_kernels.c -o $B/kb.o
- *   gcc -O3 -fno-math-errno -fopenmp -DFSGD_HAVE_V3 -I$C -c $C/sgd.c -o $B/sgd.o
+ *   gcc -O3 -fno-math-errno -fopenmp -DFSGD_HAVE_V3 -DFSGD_HAVE_V4 -I$C -c $C/sgd.c -o $B/sgd.o
  *   gcc -O3 -fno-math-errno -fopenmp -I$C -c $C/batch.c -o $B/batch.o
- *   gcc -O2 -fopenmp -I$C benchmarks/epoch_harness.c $B/k3.o $B/kb.o $B/sgd.o $B/batch.o -lm -o $B/harness
+ *   gcc -O2 -fopenmp -I$C benchmarks/epoch_harness.c $B/k4.o $B/k3.o $B/kb.o $B/sgd.o $B/batch.o -lm -o $B/harness
+ *
+ * (Until 2026-12-02 these lines linked the v3 kernels only, which on an
+ * AVX-512 machine are not what the package runs.)
  *
  * Run: harness [float32 (1) or float64 (0)] [d] [order: 0 storage, 1 block,
  * 2 permutation] [loss code, 2 = log]; e.g. `$B/harness 1 100 1 2`.
@@ -173,8 +178,9 @@ int main(int argc, char **argv)
         if (rep == 0) printf("obj %.6f\n", curve[iters - 1]);
         free(coef);
     }
-    printf("f32=%d d=%ld order=%d loss=%d epoch %.1f ms  %.1f ns/row  floor %.1f ms  ratio %.2f\n", f32, d,
-           order, loss, best * 1e3, best / (double)n * 1e9, floor_s * 1e3, best / floor_s);
+    printf("f32=%d d=%ld order=%d loss=%d epoch %.1f ms  %.1f ns/row  floor %.1f ms  ratio %.2f  (%s)\n",
+           f32, d, order, loss, best * 1e3, best / (double)n * 1e9, floor_s * 1e3, best / floor_s,
+           fsgd_kernels_name());
     free(X);
     free(wt);
     free(yc);
