@@ -494,42 +494,100 @@ FSGD_INLINE void FN(wv_add_average)(FN(fsgd_wv) *v, const REAL *x, const int32_t
 }
 
 /* Cumulative L1 penalty on the features of this sample. */
+/* One weight's cumulative L1 step (Tsuruoka et al.): towards zero by what is
+ * still owed, never across it; 1 / wscale is computed once per row by the
+ * caller instead of a division per weight (scikit-learn divides: the results
+ * differ in the last bit).  Sparse rows and the dense tail use it as is; the
+ * dense loop below does the same with masks four weights at a time. */
+#ifndef FSGD_L1_STEP_DEFINED
+#define FSGD_L1_STEP_DEFINED
+FSGD_INLINE double fsgd_l1_step(double z, double ws, double inv_ws, double u, double qi)
+{
+    const double down = z - (u + qi) * inv_ws, up = z + (u - qi) * inv_ws;
+    const double s = ws * z;
+    return s > 0.0 ? (down < 0.0 ? 0.0 : down) : (s < 0.0 ? (up > 0.0 ? 0.0 : up) : z);
+}
+#endif
+
 FSGD_INLINE void FN(wv_l1penalty)(FN(fsgd_wv) *v, const int32_t *ind, int64_t nnz, const int sparse)
 {
     REAL *w = v->w;
     double *q = v->q;
-    double ws = v->wscale, u = v->u;
-    double dsq = 0.0, dl1 = 0.0, sq = 0.0, l1 = 0.0;
-    for (int64_t j = 0; j < nnz; j++) {
-        int64_t i = sparse ? (int64_t)ind[j] : j;
-        double z = (double)w[i];
-        double nz = z;
-        if (ws * z > 0.0) {
-            nz = z - (u + q[i]) / ws;
-            if (nz < 0.0) nz = 0.0;
-        } else if (ws * z < 0.0) {
-            nz = z + (u - q[i]) / ws;
-            if (nz > 0.0) nz = 0.0;
-        }
-        REAL nw = (REAL)nz;
-        w[i] = nw;
-        q[i] += ws * ((double)nw - z);
-        if (sparse) {
+    const double ws = v->wscale, u = v->u, inv_ws = 1.0 / ws;
+    if (sparse) {
+        double dsq = 0.0, dl1 = 0.0;
+        for (int64_t j = 0; j < nnz; j++) {
+            const int64_t i = (int64_t)ind[j];
+            const double z = (double)w[i];
+            const REAL nw = (REAL)fsgd_l1_step(z, ws, inv_ws, u, q[i]);
+            w[i] = nw;
+            q[i] += ws * ((double)nw - z);
             dsq += (double)nw * (double)nw - z * z;
             dl1 += fabs((double)nw) - fabs(z);
-        } else {
-            sq += (double)nw * (double)nw;
-            l1 += fabs((double)nw);
         }
-    }
-    if (sparse) {
         v->sq_norm += dsq * ws * ws;
         v->l1_norm += dl1 * fabs(ws);
-    } else {
-        /* dense: every weight was visited, so the norms are exact again */
-        v->sq_norm = sq * ws * ws;
-        v->l1_norm = l1 * fabs(ws);
+        return;
     }
+    /* dense: every weight is visited, so the norms are recomputed exactly.
+     * Four weights at a time as vectors, the selects as masks: compiled from
+     * the scalar form, the signs of the weights became branches, which a
+     * weight's random sign mispredicts.  A dense elasticnet fit of 100
+     * features (float64, log loss) went from 440 to 170 ns per row, the
+     * division per weight and the branches both gone. */
+    double sqs = 0.0, l1s = 0.0;
+    int64_t j = 0;
+#if defined(__GNUC__) && defined(__AVX__)
+    /* (not in the SSE2 build, where the masks made it slower than the
+     * scalar loop: 586 against 471 ns per row) */
+    {
+        typedef long long fsgd_vm4 __attribute__((vector_size(32)));
+        const fsgd_vd4 zero = {0.0, 0.0, 0.0, 0.0};
+        fsgd_vd4 sq4 = zero, l14 = zero;
+        for (; j + 4 <= nnz; j += 4) {
+            fsgd_vd4 z, qv;
+#if SFX == 32
+            fsgd_vf4 zf;
+            memcpy(&zf, w + j, sizeof(zf));
+            z = __builtin_convertvector(zf, fsgd_vd4);
+#else
+            memcpy(&z, w + j, sizeof(z));
+#endif
+            memcpy(&qv, q + j, sizeof(qv));
+            const fsgd_vd4 down = z - (u + qv) * inv_ws, up = z + (u - qv) * inv_ws;
+            const fsgd_vd4 sz = z * ws;
+            const fsgd_vm4 pos = sz > zero, neg = sz < zero;
+            const fsgd_vm4 keep_down = pos & ~(down < zero), keep_up = neg & ~(up > zero);
+            fsgd_vm4 bits = ((fsgd_vm4)down & keep_down) | ((fsgd_vm4)up & keep_up) |
+                            ((fsgd_vm4)z & ~(pos | neg));
+            fsgd_vd4 nz = (fsgd_vd4)bits;
+#if SFX == 32
+            const fsgd_vf4 nf = __builtin_convertvector(nz, fsgd_vf4);
+            memcpy(w + j, &nf, sizeof(nf));
+            nz = __builtin_convertvector(nf, fsgd_vd4);
+#else
+            memcpy(w + j, &nz, sizeof(nz));
+#endif
+            qv += (nz - z) * ws;
+            memcpy(q + j, &qv, sizeof(qv));
+            sq4 += nz * nz;
+            l14 += (fsgd_vd4)((fsgd_vm4)nz & (fsgd_vm4){0x7fffffffffffffffLL, 0x7fffffffffffffffLL,
+                                                        0x7fffffffffffffffLL, 0x7fffffffffffffffLL});
+        }
+        sqs = (sq4[0] + sq4[1]) + (sq4[2] + sq4[3]);
+        l1s = (l14[0] + l14[1]) + (l14[2] + l14[3]);
+    }
+#endif
+    for (; j < nnz; j++) {
+        const double z = (double)w[j];
+        const REAL nw = (REAL)fsgd_l1_step(z, ws, inv_ws, u, q[j]);
+        w[j] = nw;
+        q[j] += ws * ((double)nw - z);
+        sqs += (double)nw * (double)nw;
+        l1s += fabs((double)nw);
+    }
+    v->sq_norm = sqs * ws * ws;
+    v->l1_norm = l1s * fabs(ws);
 }
 
 #ifndef FSGD_SGD_SCALAR_HELPERS
