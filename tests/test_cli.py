@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 COMPARE = ROOT / "benchmarks" / "compare.py"
 
@@ -82,3 +84,41 @@ def test_compare_writes_markdown(tmp_path):
     rel_diff = float(row.split("|")[5])
     assert abs(rel_diff) < 1e-6
     assert "## Results" in proc.stdout
+
+
+def test_demo_elasticnet(tmp_path):
+    # the penalty reaches both models and the objective's penalty term
+    proc = _run(["-m", "fastsgd", "demo", "--rows", "20000", "--cols", "10", "--epochs", "2",
+                 "--penalty", "elasticnet"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "penalty='elasticnet'" in proc.stdout
+    assert "l1_ratio ||w||_1" in proc.stdout
+    objectives = re.search(r"final objective \(NumPy\) +([0-9.]+) +([0-9.]+)", proc.stdout)
+    assert objectives, proc.stdout
+    for value in objectives.groups():
+        assert 0.0 < float(value) < 1.0
+
+
+def test_regularized_objective_penalty_terms():
+    import numpy as np
+    from sklearn.linear_model import SGDClassifier
+
+    from fastsgd._demo import regularized_objective
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(500, 6)
+    y = (X[:, 0] + 0.5 * rng.randn(500) > 0).astype(int)
+    est = SGDClassifier(loss="log_loss", random_state=0).fit(X, y)
+    w = est.coef_.ravel()
+    margin = np.where(y == 1, 1.0, -1.0) * (X @ w + est.intercept_[0])
+    data = np.mean(np.logaddexp(0.0, -margin))
+    alpha = 0.01
+    expected = {
+        None: data,
+        "l2": data + alpha * 0.5 * w @ w,
+        "l1": data + alpha * np.abs(w).sum(),
+        "elasticnet": data + alpha * (0.7 * 0.5 * w @ w + 0.3 * np.abs(w).sum()),
+    }
+    for penalty, value in expected.items():
+        got = regularized_objective(est, X, y, "log_loss", alpha, penalty=penalty, l1_ratio=0.3)
+        assert got == pytest.approx(value, rel=1e-12), penalty

@@ -102,13 +102,18 @@ def _pointwise_loss(loss, margin):
     raise ValueError("unknown loss %r" % loss)
 
 
-def regularized_objective(est, X, y, loss="log_loss", alpha=ALPHA, chunk_rows=1 << 18):
-    """mean_i loss(z_i * (x_i . w + b)) + alpha / 2 * ||w||^2 for a binary model.
+def regularized_objective(est, X, y, loss="log_loss", alpha=ALPHA, chunk_rows=1 << 18,
+                          penalty="l2", l1_ratio=0.15):
+    """mean_i loss(z_i * (x_i . w + b)) + alpha * R(w) for a binary model.
 
-    Computed in NumPy (float64 accumulation, chunked) from ``coef_`` and
-    ``intercept_``, identically for any estimator; z_i = +1 for the class
-    ``classes_[1]`` and -1 otherwise.  The intercept is not penalised.
+    R(w) is scikit-learn's penalty term: ||w||^2 / 2 for "l2", ||w||_1 for
+    "l1", (1 - l1_ratio) ||w||^2 / 2 + l1_ratio ||w||_1 for "elasticnet" and 0
+    for None.  Computed in NumPy (float64 accumulation, chunked) from
+    ``coef_`` and ``intercept_``, identically for any estimator; z_i = +1 for
+    the class ``classes_[1]`` and -1 otherwise.  The intercept is not
+    penalised.
     """
+    ratio = {"l2": 0.0, "l1": 1.0, "elasticnet": l1_ratio, None: None}[penalty]
     w = np.asarray(est.coef_).ravel()
     b = float(np.asarray(est.intercept_).ravel()[0])
     w_x = w.astype(X.dtype, copy=False)
@@ -119,7 +124,10 @@ def regularized_objective(est, X, y, loss="log_loss", alpha=ALPHA, chunk_rows=1 
         z = np.where(y[a:a + chunk_rows] == positive, 1.0, -1.0)
         total += float(_pointwise_loss(loss, z * d).sum())
     w64 = w.astype(np.float64)
-    return total / X.shape[0] + 0.5 * alpha * float(w64 @ w64)
+    if ratio is None:
+        return total / X.shape[0]
+    reg = (1.0 - ratio) * 0.5 * float(w64 @ w64) + ratio * float(np.abs(w64).sum())
+    return total / X.shape[0] + alpha * reg
 
 
 # ----------------------------------------------------------------------------
@@ -253,6 +261,8 @@ def add_arguments(parser):
                         help="epochs: max_iter with tol=None (default: 5)")
     parser.add_argument("--loss", choices=LOSSES, default="log_loss",
                         help="loss (default: log_loss)")
+    parser.add_argument("--penalty", choices=("l2", "l1", "elasticnet", "none"), default="l2",
+                        help="penalty of both models (default: l2)")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of the data and of both models' shuffling (default: 0)")
     parser.add_argument("--batch-size", type=_batch_size, default=1,
@@ -288,9 +298,13 @@ def _check_args(parser, args):
         parser.error("--epochs must be at least 1")
 
 
+def _penalty(args):
+    return None if args.penalty == "none" else args.penalty
+
+
 def _estimator_params(args):
-    return dict(loss=args.loss, penalty="l2", alpha=ALPHA, max_iter=args.epochs, tol=None,
-                shuffle=True, random_state=args.seed)
+    return dict(loss=args.loss, penalty=_penalty(args), alpha=ALPHA, max_iter=args.epochs,
+                tol=None, shuffle=True, random_state=args.seed)
 
 
 def _fmt_bytes(n):
@@ -374,7 +388,8 @@ def run(args):
     line("memory floor: X_train.sum() (ms)", "%.2f", 1e3 * floor)
     line("epoch / floor", "%.2fx", *[t.epoch_seconds / floor for _, t in fits])
     line("held-out accuracy", "%.4f", *[e.score(X_test, y_test) for e, _ in fits])
-    objectives = [regularized_objective(e, X_train, y_train, args.loss, ALPHA) for e, _ in fits]
+    objectives = [regularized_objective(e, X_train, y_train, args.loss, ALPHA, penalty=_penalty(args),
+                                        l1_ratio=e.l1_ratio) for e, _ in fits]
     line("final objective (NumPy)", "%.6f", *objectives)
     if sk is not None:
         ratio("  relative difference", (objectives[0] - objectives[1]) / objectives[1], "%+.3e")
@@ -382,7 +397,9 @@ def run(args):
     print("Time per epoch: mean interval between epoch reports (excludes input validation).")
     print("Memory floor: best of 3 X_train.sum(), one streaming pass over the %s training array."
           % _fmt_bytes(X_train.nbytes))
-    print("Objective: mean %s on the training rows + alpha/2 ||w||^2, alpha=%g." % (args.loss, ALPHA))
+    term = {"l2": " + alpha/2 ||w||^2", "l1": " + alpha ||w||_1", "none": "",
+            "elasticnet": " + alpha ((1 - l1_ratio)/2 ||w||^2 + l1_ratio ||w||_1)"}[args.penalty]
+    print("Objective: mean %s on the training rows%s, alpha=%g." % (args.loss, term, ALPHA))
     return 0
 
 
