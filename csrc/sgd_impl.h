@@ -426,6 +426,34 @@ FSGD_INLINE void FN(wv_scale)(FN(fsgd_wv) *v, double c)
     if (v->wscale < v->reset_threshold) FN(wv_reset)(v);
 }
 
+/* w[ind] += cs x for a sparse row, and the changes of sum w^2 and (with_l1)
+ * of sum |w| in two partial sums each (one chain of nnz dependent additions
+ * had been most of a sparse row's time).  An index repeated in the row reads
+ * the value stored just before it. */
+FSGD_INLINE void FN(sparse_add_one)(REAL *w, int32_t i, REAL xj, double cs, const int with_l1,
+                                    double *q, double *l)
+{
+    const double old = (double)w[i];
+    const REAL nw = (REAL)(old + (double)xj * cs);
+    w[i] = nw;
+    *q += (double)nw * (double)nw - old * old;
+    if (with_l1) *l += fabs((double)nw) - fabs(old);
+}
+
+FSGD_INLINE void FN(sparse_add_norms)(REAL *w, const REAL *x, const int32_t *ind, int64_t nnz,
+                                      double cs, const int with_l1, double *dsq, double *dl1)
+{
+    double q0 = 0.0, q1 = 0.0, l0 = 0.0, l1 = 0.0;
+    int64_t j = 0;
+    for (; j + 2 <= nnz; j += 2) {
+        FN(sparse_add_one)(w, ind[j], x[j], cs, with_l1, &q0, &l0);
+        FN(sparse_add_one)(w, ind[j + 1], x[j + 1], cs, with_l1, &q1, &l1);
+    }
+    if (j < nnz) FN(sparse_add_one)(w, ind[j], x[j], cs, with_l1, &q0, &l0);
+    *dsq = q0 + q1;
+    *dl1 = l0 + l1;
+}
+
 /* w += c * x.  For dense rows the caller updates sq_norm in O(1) from w.x and
  * x.x (||w + c x||^2 = ||w||^2 + 2 c w.x + c^2 x.x); sparse rows update both
  * norms from the entries they change. */
@@ -436,59 +464,14 @@ FSGD_INLINE void FN(wv_add)(FN(fsgd_wv) *v, const REAL *x, const int32_t *ind, i
     double ws = v->wscale;
     double cs = c / ws;
     if (sparse) {
-        if (v->track && !v->track_l1) {
-            /* the squared norm only (penalty l2), in two partial sums as in
-             * FN(dot) */
-            double dsq0 = 0.0, dsq1 = 0.0;
-            int64_t j = 0;
-            for (; j + 2 <= nnz; j += 2) {
-                const int32_t i0 = ind[j];
-                const double old0 = (double)w[i0];
-                const REAL nw0 = (REAL)(old0 + (double)x[j] * cs);
-                w[i0] = nw0;
-                const int32_t i1 = ind[j + 1];
-                const double old1 = (double)w[i1];
-                const REAL nw1 = (REAL)(old1 + (double)x[j + 1] * cs);
-                w[i1] = nw1;
-                dsq0 += (double)nw0 * (double)nw0 - old0 * old0;
-                dsq1 += (double)nw1 * (double)nw1 - old1 * old1;
-            }
-            if (j < nnz) {
-                const int32_t i0 = ind[j];
-                const double old0 = (double)w[i0];
-                const REAL nw0 = (REAL)(old0 + (double)x[j] * cs);
-                w[i0] = nw0;
-                dsq0 += (double)nw0 * (double)nw0 - old0 * old0;
-            }
-            v->sq_norm += (dsq0 + dsq1) * ws * ws;
-        } else if (v->track) {
-            /* both norms, two partial sums each */
-            double dsq0 = 0.0, dl10 = 0.0, dsq1 = 0.0, dl11 = 0.0;
-            int64_t j = 0;
-            for (; j + 2 <= nnz; j += 2) {
-                const int32_t i0 = ind[j];
-                const double old0 = (double)w[i0];
-                const REAL nw0 = (REAL)(old0 + (double)x[j] * cs);
-                w[i0] = nw0;
-                const int32_t i1 = ind[j + 1];
-                const double old1 = (double)w[i1];
-                const REAL nw1 = (REAL)(old1 + (double)x[j + 1] * cs);
-                w[i1] = nw1;
-                dsq0 += (double)nw0 * (double)nw0 - old0 * old0;
-                dl10 += fabs((double)nw0) - fabs(old0);
-                dsq1 += (double)nw1 * (double)nw1 - old1 * old1;
-                dl11 += fabs((double)nw1) - fabs(old1);
-            }
-            if (j < nnz) {
-                const int32_t i0 = ind[j];
-                const double old0 = (double)w[i0];
-                const REAL nw0 = (REAL)(old0 + (double)x[j] * cs);
-                w[i0] = nw0;
-                dsq0 += (double)nw0 * (double)nw0 - old0 * old0;
-                dl10 += fabs((double)nw0) - fabs(old0);
-            }
-            v->sq_norm += (dsq0 + dsq1) * ws * ws;
-            v->l1_norm += (dl10 + dl11) * fabs(ws);
+        if (v->track) {
+            double dsq, dl1;
+            /* the L1 norm only where the penalty needs it (a constant
+             * argument: two copies of the loop) */
+            if (v->track_l1) FN(sparse_add_norms)(w, x, ind, nnz, cs, 1, &dsq, &dl1);
+            else FN(sparse_add_norms)(w, x, ind, nnz, cs, 0, &dsq, &dl1);
+            v->sq_norm += dsq * ws * ws;
+            if (v->track_l1) v->l1_norm += dl1 * fabs(ws);
         } else {
             for (int64_t j = 0; j < nnz; j++) w[ind[j]] = (REAL)((double)w[ind[j]] + (double)x[j] * cs);
         }
