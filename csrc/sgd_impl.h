@@ -182,7 +182,7 @@ FSGD_INLINE void FN(axpy_dense)(REAL *w, const REAL *x, int64_t n, double c)
  *    double, so the error does not grow with d.  Not 16 with AVX-512: on
  *    the Xeon of 2026-12-02 (benchmarks/epoch_harness.c, log loss, block
  *    order) 16-float vectors and their masked tail made a row 47.6 instead
- *    of 41.6 ns with 100 features and 36 instead of 24.7 with 20: the masked
+ *    of 40.5 ns with 100 features and 36.0 instead of 24.4 with 20: the masked
  *    store of w's last lanes holds up the next row's loads of them. */
 #define FSGD_F32_BLOCK 256
 #if SFX == 64
@@ -499,7 +499,6 @@ FSGD_INLINE void FN(wv_add_average)(FN(fsgd_wv) *v, const REAL *x, const int32_t
     v->avg_a += mu * v->avg_b * v->wscale;
 }
 
-/* Cumulative L1 penalty on the features of this sample. */
 /* One weight's cumulative L1 step (Tsuruoka et al.): towards zero by what is
  * still owed, never across it; 1 / wscale is computed once per row by the
  * caller instead of a division per weight (scikit-learn divides: the results
@@ -515,6 +514,7 @@ FSGD_INLINE double fsgd_l1_step(double z, double ws, double inv_ws, double u, do
 }
 #endif
 
+/* Cumulative L1 penalty on the features of this sample. */
 FSGD_INLINE void FN(wv_l1penalty)(FN(fsgd_wv) *v, const int32_t *ind, int64_t nnz, const int sparse)
 {
     REAL *w = v->w;

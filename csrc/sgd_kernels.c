@@ -170,18 +170,6 @@ static inline __attribute__((always_inline)) fsgd_vd4 fsgd_widen8(fsgd_vf8 v)
     return fsgd_widen4(lo) + fsgd_widen4(hi);
 }
 
-/* the same for vectors of FSGD_VL doubles */
-static inline __attribute__((always_inline)) void fsgd_hsum3(fsgd_vd a, fsgd_vd b, fsgd_vd q,
-                                                             double *ra, double *rb, double *rq)
-{
-#if FSGD_VL == 4
-    fsgd_hsum3_4(a, b, q, ra, rb, rq);
-#else
-    *ra = fsgd_hsum(a);
-    *rb = fsgd_hsum(b);
-    *rq = fsgd_hsum(q);
-#endif
-}
 #endif
 
 
