@@ -156,10 +156,10 @@ static const double fsgd_exp2_64[64] = { /* 2^(j/64), generated with 60-digit de
     0x1.ea4afa2a490dap+0, 0x1.efa1bee615a27p+0, 0x1.f50765b6e4540p+0, 0x1.fa7c1819e90d8p+0,
 };
 
-FSGD_INLINE double exp_tab(double x)
+/* e^x for x in [-708, 708] (exp_tab below clamps to it) */
+FSGD_INLINE double exp_tab_in_range(double x)
 {
     const double shifter = 6755399441055744.0; /* 1.5 * 2^52: rounds to an integer */
-    x = x > 708.0 ? 708.0 : (x < -708.0 ? -708.0 : x);
     double kd = x * 0x1.71547652b82fep+6 + shifter; /* 64 / ln2 */
     uint64_t kb;
     memcpy(&kb, &kd, sizeof(kb));
@@ -183,13 +183,21 @@ FSGD_INLINE double exp_tab(double x)
     return scale * q;
 }
 
+/* e^x, saturating at e^+-708 beyond that range instead of overflowing */
+FSGD_INLINE double exp_tab(double x)
+{
+    return exp_tab_in_range(x > 708.0 ? 708.0 : (x < -708.0 ? -708.0 : x));
+}
+
 /* dloss/dp, and the loss value added to `acc`. */
 FSGD_INLINE double loss_step(const int L, double param, double y, double p, fsgd_lossacc *acc)
 {
     if (L == FSGD_LOSS_LOG) {
         /* log(1 + e^p) - y p = (1 - y) p + log(1 + e^-p) */
         if (p > -37.0) {
-            double e = exp_tab(-p);
+            /* the range check as a branch (taken the same way nearly
+             * always), not a clamp on the path from p to dloss */
+            double e = p < 708.0 ? exp_tab_in_range(-p) : exp_tab_in_range(-708.0);
             acc->sum += (1.0 - y) * p;
             acc->prod *= 1.0 + e;  /* each factor is below 2e16 */
             if (acc->prod > 1e250) {

@@ -212,19 +212,26 @@ FSGD_INLINE void axpy_dot3_vec64(double *w, const double *xp, fsgd_vd4 c, const 
 FSGD_INLINE void FN(axpy_dot3)(double *w, const double *xp, double c, const double *xn,
                               const double *xc, int64_t n, double *a, double *b, double *q)
 {
-    fsgd_vd4 a0 = {0}, a1 = {0}, b0 = {0}, b1 = {0}, q0 = {0}, q1 = {0};
+    fsgd_vd4 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, b0 = {0}, b1 = {0}, q0 = {0}, q1 = {0};
     const fsgd_vd4 cv = {c, c, c, c};
     int64_t j = 0;
-    for (; j + 8 <= n; j += 8) {
+    for (; j + 16 <= n; j += 16) {
         axpy_dot3_vec64(w + j, xp + j, cv, xn + j, xc + j, &a0, &b0, &q0);
         axpy_dot3_vec64(w + j + 4, xp + j + 4, cv, xn + j + 4, xc + j + 4, &a1, &b1, &q1);
+        axpy_dot3_vec64(w + j + 8, xp + j + 8, cv, xn + j + 8, xc + j + 8, &a2, &b0, &q0);
+        axpy_dot3_vec64(w + j + 12, xp + j + 12, cv, xn + j + 12, xc + j + 12, &a3, &b1, &q1);
+    }
+    if (j + 8 <= n) {
+        axpy_dot3_vec64(w + j, xp + j, cv, xn + j, xc + j, &a0, &b0, &q0);
+        axpy_dot3_vec64(w + j + 4, xp + j + 4, cv, xn + j + 4, xc + j + 4, &a1, &b1, &q1);
+        j += 8;
     }
     if (j + 4 <= n) {
-        axpy_dot3_vec64(w + j, xp + j, cv, xn + j, xc + j, &a0, &b0, &q0);
+        axpy_dot3_vec64(w + j, xp + j, cv, xn + j, xc + j, &a2, &b0, &q0);
         j += 4;
     }
     double ra, rb, rq;
-    fsgd_hsum3_4(a0 + a1, b0 + b1, q0 + q1, &ra, &rb, &rq);
+    fsgd_hsum3_4((a0 + a1) + (a2 + a3), b0 + b1, q0 + q1, &ra, &rb, &rq);
     for (; j < n; j++) {
         double nw = w[j] + xp[j] * c;
         w[j] = nw;
@@ -296,7 +303,7 @@ FSGD_INLINE void FN(axpy_dot3)(float *w, const float *xp, double c, const float 
 {
     fsgd_vd4 ad = {0}, bd = {0}, qd = {0};
     const float cf = (float)c;
-    const fsgd_vf8 cv = (fsgd_vf8){0} + cf;
+    const fsgd_vf8 cv = {cf, cf, cf, cf, cf, cf, cf, cf}; /* not {0} + cf: an add */
     int64_t j = 0;
     if (n <= FSGD_F32_BLOCK) {
         /* one block (d = 100 and most tables): a copy of the loop without
@@ -311,7 +318,7 @@ FSGD_INLINE void FN(axpy_dot3)(float *w, const float *xp, double c, const float 
     if (j + 4 <= n) {
         /* a half vector of 4 floats (d = 100: the last 4) */
         fsgd_vf4 wv, xpv, xnv, xcv;
-        const fsgd_vf4 ch = (fsgd_vf4){0} + cf;
+        const fsgd_vf4 ch = {cf, cf, cf, cf};
         memcpy(&wv, w + j, sizeof(wv));
         memcpy(&xpv, xp + j, sizeof(xpv));
         memcpy(&xnv, xn + j, sizeof(xnv));
@@ -891,10 +898,12 @@ FSGD_INLINE int FN(fit_one_impl)(const fsgd_data *D, const fsgd_params *P, fsgd_
                     double dloss = loss_step(L, lparam, y, p, &acc);
                     if (v.track) pen_sum += 0.5 * v.sq_norm;
                     const double weight = cw * (sw_arr ? sw_arr[r] : 1.0);
-                    const double g = fsgd_clip_dloss(dloss);
-                    double update = -eta * g * weight;
+                    /* the log loss's dloss lies in [-1, 1]: no clip on its path */
+                    const double g = L == FSGD_LOSS_LOG ? dloss : fsgd_clip_dloss(dloss);
+                    const double m = -eta * weight;
+                    double update = m * g;
                     gprev = g;
-                    mprev = -eta * weight;
+                    mprev = m;
                     uprev = update;
                     icpt_prev = intercept;
                     if (use_l2) {
@@ -907,7 +916,7 @@ FSGD_INLINE int FN(fit_one_impl)(const fsgd_data *D, const fsgd_params *P, fsgd_
                     }
                     cprev = 0.0;
                     if (update != 0.0) {
-                        cprev = update / v.wscale;
+                        cprev = g * (m / v.wscale);
                         if (v.track) {
                             double sq = v.sq_norm + update * (2.0 * wx + update * xx);
                             v.sq_norm = sq > 0.0 ? sq : 0.0;

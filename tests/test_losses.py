@@ -135,7 +135,7 @@ def test_engine_exponential_is_accurate():
 def test_per_sample_loss_step_equals_loss_and_derivative(name, code, param, targets):
     # what the per-sample loop computes for a row (its own exponential, the
     # log loss through the accumulator's product) against the reference forms
-    p = np.concatenate([np.linspace(-60, 60, 2401), [-800.0, -37.0, -36.99, 36.99, 800.0]])
+    p = np.concatenate([np.linspace(-60, 60, 2401), [-800.0, -37.0, -36.99, 36.99, 707.9, 708.0, 708.1, 800.0]])
     for y in targets:
         for v in p:
             value, dloss = _engine.loss_step(code, param, y, v)
