@@ -609,10 +609,13 @@ FSGD_INLINE double sgd_eta(int lr, double eta, double eta0, double power_t, doub
     return eta;
 }
 
-/* dloss clipped to +-1e12, as scikit-learn does */
-FSGD_INLINE double fsgd_clip_dloss(double dloss)
+/* dloss clipped to +-1e12, as scikit-learn does.  The log loss's lies in
+ * [-1, 1] (NaN stays NaN either way): no clip on the path from one
+ * prediction to the next. */
+FSGD_INLINE double fsgd_clip_dloss(const int L, double dloss)
 {
     const double max_dloss = 1e12;
+    if (L == FSGD_LOSS_LOG) return dloss;
     if (dloss < -max_dloss) dloss = -max_dloss;
     else if (dloss > max_dloss) dloss = max_dloss;
     return dloss;
@@ -620,9 +623,9 @@ FSGD_INLINE double fsgd_clip_dloss(double dloss)
 
 /* the gradient step's coefficient of x: -eta times the clipped dloss, times
  * the sample's class and sample weights */
-FSGD_INLINE double sgd_update(double dloss, double eta, double weight)
+FSGD_INLINE double sgd_update(const int L, double dloss, double eta, double weight)
 {
-    return -eta * fsgd_clip_dloss(dloss) * weight;
+    return -eta * fsgd_clip_dloss(L, dloss) * weight;
 }
 #endif
 
@@ -898,8 +901,7 @@ FSGD_INLINE int FN(fit_one_impl)(const fsgd_data *D, const fsgd_params *P, fsgd_
                     double dloss = loss_step(L, lparam, y, p, &acc);
                     if (v.track) pen_sum += 0.5 * v.sq_norm;
                     const double weight = cw * (sw_arr ? sw_arr[r] : 1.0);
-                    /* the log loss's dloss lies in [-1, 1]: no clip on its path */
-                    const double g = L == FSGD_LOSS_LOG ? dloss : fsgd_clip_dloss(dloss);
+                    const double g = fsgd_clip_dloss(L, dloss);
                     const double m = -eta * weight;
                     double update = m * g;
                     gprev = g;
@@ -978,7 +980,7 @@ FSGD_INLINE int FN(fit_one_impl)(const fsgd_data *D, const fsgd_params *P, fsgd_
                     else if (y - p < 0.0) update *= -1.0;
                     update *= weight;
                 } else {
-                    update = sgd_update(dloss, eta, weight);
+                    update = sgd_update(L, dloss, eta, weight);
                 }
                 if (use_l2) {
                     double c = 1.0 - (1.0 - l1_ratio) * eta * alpha;
