@@ -156,8 +156,15 @@ static const double fsgd_exp2_64[64] = { /* 2^(j/64), generated with 60-digit de
     0x1.ea4afa2a490dap+0, 0x1.efa1bee615a27p+0, 0x1.f50765b6e4540p+0, 0x1.fa7c1819e90d8p+0,
 };
 
-/* e^x for x in [-708, 708] (exp_tab below clamps to it) */
-FSGD_INLINE double exp_tab_in_range(double x)
+/* e^x = scale (p01 + r2 u) for x in [-708, 708] (exp_tab below clamps to
+ * it): the table's 2^(k + j/64) and the polynomial's parts, of which u is
+ * the last ready.  A caller that needs a + b e^x can then end on one
+ * multiply-add after u instead of a multiply, an add and another multiply. */
+typedef struct {
+    double scale, p01, r2, u;
+} fsgd_exp_parts;
+
+FSGD_INLINE fsgd_exp_parts exp_tab_parts(double x)
 {
     const double shifter = 6755399441055744.0; /* 1.5 * 2^52: rounds to an integer */
     double kd = x * 0x1.71547652b82fep+6 + shifter; /* 64 / ln2 */
@@ -167,20 +174,27 @@ FSGD_INLINE double exp_tab_in_range(double x)
     /* ln2 / 64 in two parts; the first has 20 trailing zero bits, so kd times
      * it is exact for |kd| < 2^16 (|x| <= 708 gives |kd| <= 65,370) */
     double r = x - kd * 0x1.62e42fef00000p-7 - kd * 0x1.473de6af278edp-40;
-    double r2 = r * r;
-    double p01 = 1.0 + r;
+    fsgd_exp_parts e;
+    e.r2 = r * r;
+    e.p01 = 1.0 + r;
     double p23 = 0.5 + r * 0x1.5555555555555p-3;                 /* 1/2 + r/6 */
     double p45 = 0x1.5555555555555p-5 + r * 0x1.1111111111111p-7; /* 1/24 + r/120 */
-    double q = p01 + r2 * (p23 + r2 * p45);
+    e.u = p23 + e.r2 * p45;
     /* the low 32 bits of kb hold 64 k + j */
     const int32_t kj = (int32_t)(uint32_t)kb;
     uint64_t sb;
     memcpy(&sb, &fsgd_exp2_64[kj & 63], sizeof(sb));
     /* 2^(j/64) is in [1, 2): adding k to its exponent stays in range */
     sb += (uint64_t)(int64_t)((kj - (kj & 63)) / 64) << 52;
-    double scale;
-    memcpy(&scale, &sb, sizeof(scale));
-    return scale * q;
+    memcpy(&e.scale, &sb, sizeof(e.scale));
+    return e;
+}
+
+/* e^x for x in [-708, 708] */
+FSGD_INLINE double exp_tab_in_range(double x)
+{
+    fsgd_exp_parts e = exp_tab_parts(x);
+    return e.scale * (e.p01 + e.r2 * e.u);
 }
 
 /* e^x, saturating at e^+-708 beyond that range instead of overflowing */
@@ -195,16 +209,21 @@ FSGD_INLINE double loss_step(const int L, double param, double y, double p, fsgd
     if (L == FSGD_LOSS_LOG) {
         /* log(1 + e^p) - y p = (1 - y) p + log(1 + e^-p) */
         if (p > -37.0) {
-            /* the range check as a branch (taken the same way nearly
-             * always), not a clamp on the path from p to dloss */
-            double e = p < 708.0 ? exp_tab_in_range(-p) : exp_tab_in_range(-708.0);
+            /* e = e^-p; the range check as a branch (taken the same way
+             * nearly always), not a clamp on the path from p to dloss, and
+             * 1 + e and (1 - y) - y e each one multiply-add after the
+             * polynomial's last part (exp_tab_parts) */
+            fsgd_exp_parts e = exp_tab_parts(p < 708.0 ? -p : -708.0);
+            const double s = e.scale * e.p01, t = e.scale * e.r2;
+            const double den = (1.0 + s) + t * e.u;
+            const double num = ((1.0 - y) - y * s) - (y * t) * e.u;
             acc->sum += (1.0 - y) * p;
-            acc->prod *= 1.0 + e;  /* each factor is below 2e16 */
+            acc->prod *= den;  /* each factor is below 2e16 */
             if (acc->prod > 1e250) {
                 acc->sum += log(acc->prod);
                 acc->prod = 1.0;
             }
-            return ((1.0 - y) - y * e) / (1.0 + e);
+            return num / den;
         }
         double ep = exp(p);
         acc->sum += ep - y * p;
