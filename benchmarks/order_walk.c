@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include "order.h"
 
@@ -44,8 +45,14 @@ int main(int argc, char **argv)
     const int64_t n = 800000, d = 100;
     const int es = argc > 1 && strcmp(argv[1], "64") == 0 ? 8 : 4;
     const int64_t row_bytes = d * es;
-    char *X = (char *)malloc((size_t)(n * row_bytes));
+    /* on transparent huge pages, as NumPy allocates a large array (and as
+     * epoch_harness.c does): with 4 KiB pages the walk measured TLB misses
+     * that the package does not have (storage order 31.4 instead of 22.9
+     * ns per float32 row on the Xeon of 2026-12-02) */
+    const size_t huge = (size_t)2 << 20, bytes = (size_t)(n * row_bytes);
+    char *X = (char *)aligned_alloc(huge, (bytes / huge + 1) * huge);
     if (!X) return 1;
+    madvise(X, bytes, MADV_HUGEPAGE);
     for (int64_t i = 0; i < n * row_bytes; i++) X[i] = (char)(i % 7);
     const char *names[] = {"storage order", "block order", "full permutation"};
     double seq = 0.0;
