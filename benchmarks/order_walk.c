@@ -1,8 +1,8 @@
 /*
  * What the visiting orders of csrc/order.h cost in memory alone: every row of
  * a 800,000 x 100 float32 array (or float64 with argument "64") summed in
- * storage order, in the block order (runs of FSGD_SAMPLE_RUN_ROWS rows, as the
- * per-sample engine takes them) and in a full permutation, with the same
+ * storage order, in the block order (in runs of rows as the per-sample engine
+ * takes them, fsgd_sample_run_rows) and in a full permutation, with the same
  * software prefetching as the per-sample loop (rows 8 ahead in random orders,
  * 4 ahead in storage order, into L1), and
  * nothing else: no SGD.  Prints ns per row, best of 5 epochs, and the ratio to
@@ -60,7 +60,7 @@ int main(int argc, char **argv)
     for (int kind = 0; kind < 3; kind++) {
         fsgd_order_state o;
         if (fsgd_order_init(&o, kind, n, (double)row_bytes, 1, NULL) != 0) return 1;
-        o.run_rows = FSGD_SAMPLE_RUN_ROWS; /* as the per-sample engine (block order only) */
+        o.run_rows = fsgd_sample_run_rows((double)row_bytes); /* as the per-sample engine */
         double best = 1e30;
         for (int ep = 0; ep < 5; ep++) {
             double t = now();

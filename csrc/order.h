@@ -41,7 +41,14 @@
  * (standard errors about 0.2%); on rows repeated 4 times in a row, and on
  * rows sorted by a feature, runs of 4 were no worse than single rows either.
  * Speed, 800,000 x 100, per-sample log loss: float32 70 -> 63 ns per row,
- * float64 92 -> 78.
+ * float64 92 -> 78 (AMD EPYC, 2026-11).  What pays is the run's length in
+ * bytes, not in rows, and too long a run costs: on the Xeon of 2026-12-02
+ * (benchmarks/order_walk.c with huge pages, ns per row, float32 / float64
+ * rows of 400 / 800 bytes), runs of 1, 2, 4, 8 rows gave 34 / 55, 30 / 57,
+ * 29 / 68, 31 / 70 (float64 16 rows: 74-86): best at 800-1,600 bytes.  So
+ * the per-sample engine takes runs of FSGD_SAMPLE_RUN_BYTES or less, and at
+ * most FSGD_SAMPLE_RUN_ROWS rows (fsgd_sample_run_rows): 4 rows of 400
+ * bytes, 2 of 800, 1 of 1,100 or more.
  *
  * The engine prefetches a few rows ahead in visiting order, so random orders
  * pay the memory latency only once per chunk, not once per row.
@@ -59,9 +66,13 @@
 #ifndef FSGD_STREAMS
 #define FSGD_STREAMS 256
 #endif
-/* rows taken in a run from one chunk by the per-sample engine (above) */
+/* rows taken in a run from one chunk by the per-sample engine (above): at
+ * most FSGD_SAMPLE_RUN_ROWS, and no more than fit in FSGD_SAMPLE_RUN_BYTES */
 #ifndef FSGD_SAMPLE_RUN_ROWS
 #define FSGD_SAMPLE_RUN_ROWS 4
+#endif
+#ifndef FSGD_SAMPLE_RUN_BYTES
+#define FSGD_SAMPLE_RUN_BYTES 2048
 #endif
 #ifndef FSGD_CHUNK_MAX_ROWS
 #define FSGD_CHUNK_MAX_ROWS 64
@@ -112,6 +123,13 @@ static inline void fsgd_shuffle_i64(int64_t *a, int64_t n, uint64_t *s)
 
 static inline int64_t fsgd_imax(int64_t a, int64_t b) { return a > b ? a : b; }
 static inline int64_t fsgd_imin(int64_t a, int64_t b) { return a < b ? a : b; }
+
+/* the per-sample engine's run length for rows of row_bytes bytes (above) */
+static inline int64_t fsgd_sample_run_rows(double row_bytes)
+{
+    double fit = row_bytes > 0.0 ? (double)FSGD_SAMPLE_RUN_BYTES / row_bytes : (double)FSGD_SAMPLE_RUN_ROWS;
+    return fit >= (double)FSGD_SAMPLE_RUN_ROWS ? FSGD_SAMPLE_RUN_ROWS : fsgd_imax(1, (int64_t)fit);
+}
 
 typedef struct {
     int kind;

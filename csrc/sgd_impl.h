@@ -18,12 +18,21 @@
 #define VSFX_64 d
 #define VSFX_32 f
 
-/* how many rows ahead to prefetch, in storage order and in random orders */
+/* how many rows ahead to prefetch, in storage order and (the batch engine)
+ * in random orders; the per-sample engine's random orders: rows of about
+ * FSGD_SAMPLE_PREFETCH_BYTES, at least 2 and at most FSGD_SAMPLE_PREFETCH_ROWS
+ * (see fit_one_impl) */
 #ifndef FSGD_PREFETCH_ROWS_SEQ
 #define FSGD_PREFETCH_ROWS_SEQ 4
 #endif
 #ifndef FSGD_PREFETCH_ROWS_RANDOM
 #define FSGD_PREFETCH_ROWS_RANDOM 8
+#endif
+#ifndef FSGD_SAMPLE_PREFETCH_BYTES
+#define FSGD_SAMPLE_PREFETCH_BYTES 12288
+#endif
+#ifndef FSGD_SAMPLE_PREFETCH_ROWS
+#define FSGD_SAMPLE_PREFETCH_ROWS 32
 #endif
 
 typedef struct {
@@ -787,7 +796,7 @@ FSGD_INLINE int FN(fit_one_impl)(const fsgd_data *D, const fsgd_params *P, fsgd_
     double row_bytes = sparse ? (double)(D->indptr[n] - D->indptr[0]) * (sizeof(REAL) + 4) / (n > 0 ? n : 1)
                               : (double)d * sizeof(REAL);
     int order_ok = fsgd_order_init(&ord, P->order, n, row_bytes, prob->seed, mask);
-    ord.run_rows = FSGD_SAMPLE_RUN_ROWS;
+    ord.run_rows = fsgd_sample_run_rows(row_bytes);
     if (use_l1) v.q = (double *)calloc((size_t)(d > 0 ? d : 1), sizeof(double));
     if (P->average > 0) {
         v.aw = (double *)malloc(sizeof(double) * (size_t)(d > 0 ? d : 1));
@@ -823,11 +832,23 @@ FSGD_INLINE int FN(fit_one_impl)(const fsgd_data *D, const fsgd_params *P, fsgd_
 
     /* rows are prefetched ahead in visiting order (in storage order too: the
      * per-sample dependency chain keeps the core from running far enough
-     * ahead for the hardware prefetcher alone).  Measured on 1M x 100:
-     * storage order is best with 4 rows ahead, random orders with 8 (into
-     * L1 in the dense look-ahead loop, an L2 hint elsewhere). */
+     * ahead for the hardware prefetcher alone), into L1 in the dense
+     * look-ahead loop, an L2 hint elsewhere.  Storage order is best with 4
+     * rows ahead (1M x 100).  Random orders want both enough time ahead and
+     * few enough bytes to stay in L1: on the Xeon of 2026-12-02
+     * (benchmarks/epoch_harness.c, block order, log loss, ns per row, rows
+     * ahead in brackets) float32 with 20 features 21.6 (8), 21.9 (16), 20.3
+     * (24), 20.2 (32 and 48); float32 with 100, 36.4 (8), 35.8 (16), 34.9
+     * (24), 35.0 (32), 35.4 (48); float64 with 100, 63.0 (8), 62.6 (16), 63.2
+     * (24), 63.9 (32), 67.2 (48); float64 with 1,000, 795 (2), 805 (4), 826
+     * (8 and 16).  Hence about 12 KiB ahead, 2 to 32 rows. */
     const int pf_l1 = P->order == FSGD_ORDER_SEQUENTIAL;
-    const int64_t pf_rows = pf_l1 ? FSGD_PREFETCH_ROWS_SEQ : FSGD_PREFETCH_ROWS_RANDOM;
+    int64_t pf_rows = FSGD_PREFETCH_ROWS_SEQ;
+    if (!pf_l1) {
+        double ahead = (double)FSGD_SAMPLE_PREFETCH_BYTES / (row_bytes > 1.0 ? row_bytes : 1.0);
+        pf_rows = ahead >= FSGD_SAMPLE_PREFETCH_ROWS ? FSGD_SAMPLE_PREFETCH_ROWS
+                                                     : (ahead < 2.0 ? 2 : (int64_t)ahead);
+    }
     int no_improvement = 0;
     double best_obj = INFINITY, best_score = -INFINITY;
     int epoch, n_iter = P->max_iter;

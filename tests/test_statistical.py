@@ -182,6 +182,24 @@ def test_block_order_visits_every_row_once_and_mixes(n, pad):
     assert len({pos.tobytes() for pos in orders}) == len(orders)  # seeds matter
 
 
+@pytest.mark.parametrize("n, pad, run", [(150000, 2, 4), (80000, 60, 2), (25000, 99, 1)])
+def test_block_order_runs_follow_the_row_size(n, pad, run):
+    # the per-sample engine takes `run` consecutive rows per draw: 4 of small
+    # rows, fewer as a run would pass 2 KiB (csrc/order.h,
+    # fsgd_sample_run_rows; CSR float64 rows here hold 12 bytes per stored
+    # value: 36, 732 and 1,200 bytes).  The data holds well over the 256
+    # chunks that are open at once, so most of the epoch is drawn in runs
+    X = _onehot_csr(n, pad)
+    pos = visiting_order(fastsgd.SGDRegressor(random_state=0), X)
+    # how often row i + 1 is visited right after row i: (run - 1) / run inside
+    # runs, less where the epoch's fully shuffled tail (the rows left in the
+    # last open chunks) takes over, plus a chance in a few hundred of drawing
+    # the same chunk again
+    follows = np.mean(pos[1:] == pos[:-1] + 1)
+    expected = (run - 1) / run
+    assert 0.8 * expected <= follows <= expected + 0.02, (follows, expected)
+
+
 # ---------------------------------------------------------------------------
 # (c) sample_weight = k is repeating the row k times, in expectation
 
