@@ -74,6 +74,14 @@
 #ifndef FSGD_SAMPLE_RUN_BYTES
 #define FSGD_SAMPLE_RUN_BYTES 2048
 #endif
+/* rows the per-sample engine prefetches ahead in random orders: about
+ * FSGD_SAMPLE_PREFETCH_BYTES, 2 to FSGD_SAMPLE_PREFETCH_ROWS rows */
+#ifndef FSGD_SAMPLE_PREFETCH_BYTES
+#define FSGD_SAMPLE_PREFETCH_BYTES 12288
+#endif
+#ifndef FSGD_SAMPLE_PREFETCH_ROWS
+#define FSGD_SAMPLE_PREFETCH_ROWS 32
+#endif
 #ifndef FSGD_CHUNK_MAX_ROWS
 #define FSGD_CHUNK_MAX_ROWS 64
 #endif
@@ -124,11 +132,23 @@ static inline void fsgd_shuffle_i64(int64_t *a, int64_t n, uint64_t *s)
 static inline int64_t fsgd_imax(int64_t a, int64_t b) { return a > b ? a : b; }
 static inline int64_t fsgd_imin(int64_t a, int64_t b) { return a < b ? a : b; }
 
-/* the per-sample engine's run length for rows of row_bytes bytes (above) */
+/* how many rows of row_bytes bytes fit in `bytes`, at least lo, at most hi */
+static inline int64_t fsgd_rows_in(double bytes, double row_bytes, int64_t lo, int64_t hi)
+{
+    double fit = bytes / (row_bytes > 1.0 ? row_bytes : 1.0);
+    return fit >= (double)hi ? hi : fsgd_imax(lo, (int64_t)fit);
+}
+
+/* the per-sample engine's run length (above) and how many rows ahead it
+ * prefetches in random orders (sgd_impl.h says why), for rows of row_bytes */
 static inline int64_t fsgd_sample_run_rows(double row_bytes)
 {
-    double fit = row_bytes > 0.0 ? (double)FSGD_SAMPLE_RUN_BYTES / row_bytes : (double)FSGD_SAMPLE_RUN_ROWS;
-    return fit >= (double)FSGD_SAMPLE_RUN_ROWS ? FSGD_SAMPLE_RUN_ROWS : fsgd_imax(1, (int64_t)fit);
+    return fsgd_rows_in(FSGD_SAMPLE_RUN_BYTES, row_bytes, 1, FSGD_SAMPLE_RUN_ROWS);
+}
+
+static inline int64_t fsgd_sample_prefetch_rows(double row_bytes)
+{
+    return fsgd_rows_in(FSGD_SAMPLE_PREFETCH_BYTES, row_bytes, 2, FSGD_SAMPLE_PREFETCH_ROWS);
 }
 
 typedef struct {

@@ -19,20 +19,13 @@
 #define VSFX_32 f
 
 /* how many rows ahead to prefetch, in storage order and (the batch engine)
- * in random orders; the per-sample engine's random orders: rows of about
- * FSGD_SAMPLE_PREFETCH_BYTES, at least 2 and at most FSGD_SAMPLE_PREFETCH_ROWS
- * (see fit_one_impl) */
+ * in random orders; the per-sample engine's random orders:
+ * fsgd_sample_prefetch_rows (order.h, and fit_one_impl for why) */
 #ifndef FSGD_PREFETCH_ROWS_SEQ
 #define FSGD_PREFETCH_ROWS_SEQ 4
 #endif
 #ifndef FSGD_PREFETCH_ROWS_RANDOM
 #define FSGD_PREFETCH_ROWS_RANDOM 8
-#endif
-#ifndef FSGD_SAMPLE_PREFETCH_BYTES
-#define FSGD_SAMPLE_PREFETCH_BYTES 12288
-#endif
-#ifndef FSGD_SAMPLE_PREFETCH_ROWS
-#define FSGD_SAMPLE_PREFETCH_ROWS 32
 #endif
 
 typedef struct {
@@ -843,12 +836,7 @@ FSGD_INLINE int FN(fit_one_impl)(const fsgd_data *D, const fsgd_params *P, fsgd_
      * (24), 63.9 (32), 67.2 (48); float64 with 1,000, 795 (2), 805 (4), 826
      * (8 and 16).  Hence about 12 KiB ahead, 2 to 32 rows. */
     const int pf_l1 = P->order == FSGD_ORDER_SEQUENTIAL;
-    int64_t pf_rows = FSGD_PREFETCH_ROWS_SEQ;
-    if (!pf_l1) {
-        double ahead = (double)FSGD_SAMPLE_PREFETCH_BYTES / (row_bytes > 1.0 ? row_bytes : 1.0);
-        pf_rows = ahead >= FSGD_SAMPLE_PREFETCH_ROWS ? FSGD_SAMPLE_PREFETCH_ROWS
-                                                     : (ahead < 2.0 ? 2 : (int64_t)ahead);
-    }
+    const int64_t pf_rows = pf_l1 ? FSGD_PREFETCH_ROWS_SEQ : fsgd_sample_prefetch_rows(row_bytes);
     int no_improvement = 0;
     double best_obj = INFINITY, best_score = -INFINITY;
     int epoch, n_iter = P->max_iter;

@@ -592,8 +592,9 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
         How rows are shuffled each epoch when ``shuffle=True``.  "block" keeps
         256 chunks of consecutive rows (at most 64 rows and 64 KiB) open at
         random places in X and takes each run of up to 4 rows (no more than
-        2 KiB) from a random open chunk (the batch engine: runs of up to 8 rows, at least 32 places per
-        batch), every row once per epoch; X under 4 MiB is shuffled fully.
+        2 KiB) from a random open chunk (the batch engine: runs of up to 8
+        rows, at least 32 places per batch), every row once per epoch; X
+        under 4 MiB is shuffled fully.
         Close to streaming speed, with the optimisation quality of a full
         shuffle.  "full" is scikit-learn's own random permutation (same
         generator and seed, so the same order as scikit-learn).
