@@ -3,8 +3,8 @@
  * a 800,000 x 100 float32 array (or float64 with argument "64") summed in
  * storage order, in the block order (in runs of rows as the per-sample engine
  * takes them, fsgd_sample_run_rows) and in a full permutation, with the same
- * software prefetching as the per-sample loop (fsgd_sample_prefetch_rows ahead
- * in random orders, 4 rows ahead in storage order, into L1), and
+ * software prefetching as the per-sample loop (fsgd_sample_prefetch_rows
+ * ahead, into L1), and
  * nothing else: no SGD.  Prints ns per row, best of 5 epochs, and the ratio to
  * storage order; compare with NumPy's X.sum() per row, the floor of
  * compare.py.  A C program, not part of the package:
@@ -61,7 +61,7 @@ int main(int argc, char **argv)
         fsgd_order_state o;
         if (fsgd_order_init(&o, kind, n, (double)row_bytes, 1, NULL) != 0) return 1;
         o.run_rows = fsgd_sample_run_rows((double)row_bytes); /* as the per-sample engine */
-        const int64_t pf = fsgd_sample_prefetch_rows((double)row_bytes);
+        const int64_t pf = fsgd_sample_prefetch_rows((double)row_bytes, kind == FSGD_ORDER_SEQUENTIAL);
         double best = 1e30;
         for (int ep = 0; ep < 5; ep++) {
             double t = now();
@@ -72,7 +72,7 @@ int main(int argc, char **argv)
                 o.len_next = fsgd_order_fill(&o, o.next);
                 for (int64_t k = 0; k < o.len_cur; k++) {
                     int64_t r;
-                    if ((r = at(&o, k + (kind == FSGD_ORDER_SEQUENTIAL ? 4 : pf))) >= 0)
+                    if ((r = at(&o, k + pf)) >= 0)
                         prefetch(X + r * row_bytes, row_bytes);
                     const uint64_t *x = (const uint64_t *)(X + o.cur[k] * row_bytes);
                     uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;

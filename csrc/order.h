@@ -74,13 +74,17 @@
 #ifndef FSGD_SAMPLE_RUN_BYTES
 #define FSGD_SAMPLE_RUN_BYTES 2048
 #endif
-/* rows the per-sample engine prefetches ahead in random orders: about
- * FSGD_SAMPLE_PREFETCH_BYTES, 2 to FSGD_SAMPLE_PREFETCH_ROWS rows */
+/* rows the per-sample engine prefetches ahead: in random orders about
+ * FSGD_SAMPLE_PREFETCH_BYTES, 2 to FSGD_SAMPLE_PREFETCH_ROWS rows; in storage
+ * order about FSGD_SAMPLE_PREFETCH_SEQ_BYTES, 2 to 64 rows */
 #ifndef FSGD_SAMPLE_PREFETCH_BYTES
 #define FSGD_SAMPLE_PREFETCH_BYTES 12288
 #endif
 #ifndef FSGD_SAMPLE_PREFETCH_ROWS
 #define FSGD_SAMPLE_PREFETCH_ROWS 32
+#endif
+#ifndef FSGD_SAMPLE_PREFETCH_SEQ_BYTES
+#define FSGD_SAMPLE_PREFETCH_SEQ_BYTES 3072
 #endif
 #ifndef FSGD_CHUNK_MAX_ROWS
 #define FSGD_CHUNK_MAX_ROWS 64
@@ -140,15 +144,17 @@ static inline int64_t fsgd_rows_in(double bytes, double row_bytes, int64_t lo, i
 }
 
 /* the per-sample engine's run length (above) and how many rows ahead it
- * prefetches in random orders (sgd_impl.h says why), for rows of row_bytes */
+ * prefetches in storage order or a random one (sgd_impl.h says why), for
+ * rows of row_bytes */
 static inline int64_t fsgd_sample_run_rows(double row_bytes)
 {
     return fsgd_rows_in(FSGD_SAMPLE_RUN_BYTES, row_bytes, 1, FSGD_SAMPLE_RUN_ROWS);
 }
 
-static inline int64_t fsgd_sample_prefetch_rows(double row_bytes)
+static inline int64_t fsgd_sample_prefetch_rows(double row_bytes, int sequential)
 {
-    return fsgd_rows_in(FSGD_SAMPLE_PREFETCH_BYTES, row_bytes, 2, FSGD_SAMPLE_PREFETCH_ROWS);
+    return sequential ? fsgd_rows_in(FSGD_SAMPLE_PREFETCH_SEQ_BYTES, row_bytes, 2, 64)
+                      : fsgd_rows_in(FSGD_SAMPLE_PREFETCH_BYTES, row_bytes, 2, FSGD_SAMPLE_PREFETCH_ROWS);
 }
 
 typedef struct {

@@ -18,9 +18,9 @@
 #define VSFX_64 d
 #define VSFX_32 f
 
-/* how many rows ahead to prefetch, in storage order and (the batch engine)
- * in random orders; the per-sample engine's random orders:
- * fsgd_sample_prefetch_rows (order.h, and fit_one_impl for why) */
+/* how many rows ahead the batch engine prefetches, in storage order and in
+ * random orders; the per-sample engine's: fsgd_sample_prefetch_rows
+ * (order.h, and fit_one_impl for why) */
 #ifndef FSGD_PREFETCH_ROWS_SEQ
 #define FSGD_PREFETCH_ROWS_SEQ 4
 #endif
@@ -826,17 +826,22 @@ FSGD_INLINE int FN(fit_one_impl)(const fsgd_data *D, const fsgd_params *P, fsgd_
     /* rows are prefetched ahead in visiting order (in storage order too: the
      * per-sample dependency chain keeps the core from running far enough
      * ahead for the hardware prefetcher alone), into L1 in the dense
-     * look-ahead loop, an L2 hint elsewhere.  Storage order is best with 4
-     * rows ahead (1M x 100).  Random orders want both enough time ahead and
-     * few enough bytes to stay in L1: on the Xeon of 2026-12-02
-     * (benchmarks/epoch_harness.c, block order, log loss, ns per row, rows
-     * ahead in brackets) float32 with 20 features 21.6 (8), 21.9 (16), 20.3
+     * look-ahead loop, an L2 hint elsewhere.  Measured on the Xeon of
+     * 2026-12-02 (benchmarks/epoch_harness.c, log loss, ns per row, rows
+     * ahead in brackets).  Storage order wants to stay within reach of the
+     * hardware's stream prefetcher: float32 with 100 features 35.8 (3), 34.4
+     * (4), 32.6 (6), 31.9 (8), 36-44 (16); float64 with 100, 57.9 (2), 56.3
+     * (3), 58.0 (4), 64-78 (6), 83 (8); float32 with 20, 20.2 (4), 18.9 (8),
+     * 18.0 (16 and 40): about 3 KiB ahead (on the EPYC, 4 rows of 100
+     * features had been best).  Random orders (block order here) want both
+     * enough time ahead and few enough bytes to stay in L1: float32 with 20
+     * features 21.6 (8), 21.9 (16), 20.3
      * (24), 20.2 (32 and 48); float32 with 100, 36.4 (8), 35.8 (16), 34.9
      * (24), 35.0 (32), 35.4 (48); float64 with 100, 63.0 (8), 62.6 (16), 63.2
      * (24), 63.9 (32), 67.2 (48); float64 with 1,000, 795 (2), 805 (4), 826
      * (8 and 16).  Hence about 12 KiB ahead, 2 to 32 rows. */
     const int pf_l1 = P->order == FSGD_ORDER_SEQUENTIAL;
-    const int64_t pf_rows = pf_l1 ? FSGD_PREFETCH_ROWS_SEQ : fsgd_sample_prefetch_rows(row_bytes);
+    const int64_t pf_rows = fsgd_sample_prefetch_rows(row_bytes, pf_l1);
     int no_improvement = 0;
     double best_obj = INFINITY, best_score = -INFINITY;
     int epoch, n_iter = P->max_iter;
