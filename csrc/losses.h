@@ -190,17 +190,11 @@ FSGD_INLINE fsgd_exp_parts exp_tab_parts(double x)
     return e;
 }
 
-/* e^x for x in [-708, 708] */
-FSGD_INLINE double exp_tab_in_range(double x)
-{
-    fsgd_exp_parts e = exp_tab_parts(x);
-    return e.scale * (e.p01 + e.r2 * e.u);
-}
-
 /* e^x, saturating at e^+-708 beyond that range instead of overflowing */
 FSGD_INLINE double exp_tab(double x)
 {
-    return exp_tab_in_range(x > 708.0 ? 708.0 : (x < -708.0 ? -708.0 : x));
+    fsgd_exp_parts e = exp_tab_parts(x > 708.0 ? 708.0 : (x < -708.0 ? -708.0 : x));
+    return e.scale * (e.p01 + e.r2 * e.u);
 }
 
 /* dloss/dp, and the loss value added to `acc`. */

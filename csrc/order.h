@@ -32,7 +32,8 @@
  * hardware prefetchers serve much faster than single rows.  The batch engine
  * sets it from the batch size (rows of one batch act together, and a batch
  * still comes from batch_size / run_rows random places).  The per-sample
- * engine takes FSGD_SAMPLE_RUN_ROWS: over the few hundred to few thousand
+ * engine takes runs of up to FSGD_SAMPLE_RUN_ROWS (below: fewer for wide
+ * rows): over the few hundred to few thousand
  * steps that SGD's late iterates average, each open chunk already contributes
  * several consecutive rows, so taking them back to back changes little.
  * Measured (fits of 200,000 x 20 sorted by label, mean final objective over
