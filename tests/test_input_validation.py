@@ -193,6 +193,60 @@ def test_empty_data(kind, sparse):
         est.partial_fit(_maybe_csr(X0[:0], sparse), y[:0], **pf_kw)
 
 
+def _malformed_csr(how, index_dtype):
+    """A CSR matrix of X0's shape whose structure scipy accepts but is out of range."""
+    X = sp.csr_matrix(X0)
+    indices = X.indices.astype(index_dtype)
+    indptr = X.indptr.astype(index_dtype)
+    if how == "index_too_large":
+        indices[7] = D
+    elif how == "index_huge":
+        indices[7] = D + 2**32 if index_dtype == np.int64 else np.iinfo(np.int32).max
+    elif how == "index_negative":
+        indices[7] = -1
+    elif how == "indptr_decreasing":
+        indptr[5], indptr[6] = indptr[6], indptr[5]
+    bad = sp.csr_matrix((X.data.copy(), indices, indptr), shape=X.shape)
+    if index_dtype == np.int64:
+        bad.indices, bad.indptr = indices, indptr  # scipy may downcast on construction
+    return bad
+
+
+MALFORMED = ["index_too_large", "index_huge", "index_negative", "indptr_decreasing"]
+
+
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+@pytest.mark.parametrize("how", MALFORMED)
+@pytest.mark.parametrize("params", [{}, {"penalty": "l1"}, {"penalty": "elasticnet", "average": True},
+                                    {"batch_size": 8, "optimizer": "adam"}])
+@kinds
+def test_malformed_csr_raises_before_work(kind, params, how, index_dtype):
+    est, y, pf_kw = _est(kind, **params)
+    bad = _malformed_csr(how, index_dtype)
+    match = "indptr decreases" if how == "indptr_decreasing" else "column index"
+    with pytest.raises(ValueError, match="Invalid CSR matrix: " + match):
+        est.fit(bad, y)
+    assert not hasattr(est, "coef_")
+    with pytest.raises(ValueError, match="Invalid CSR matrix"):
+        est.partial_fit(bad, y, **pf_kw)
+    assert not hasattr(est, "coef_")
+
+
+@pytest.mark.parametrize("how", MALFORMED)
+@kinds
+def test_malformed_csr_in_predict(kind, how):
+    est, y, _ = _est(kind)
+    est.fit(X0, y)
+    bad = _malformed_csr(how, np.int32)
+    for method in ("predict", "decision_function") if kind == "classifier" else ("predict",):
+        with pytest.raises(ValueError, match="Invalid CSR matrix"):
+            getattr(est, method)(bad)
+    if kind == "classifier":
+        est.set_params(loss="log_loss").fit(X0, y)
+        with pytest.raises(ValueError, match="Invalid CSR matrix"):
+            est.predict_proba(bad)
+
+
 # ---------------------------------------------------------------------------
 # parameters
 

@@ -157,6 +157,47 @@ cdef double _no_values[1]
 cdef int32_t _no_indices[1]
 
 
+ctypedef fused index_t:
+    int32_t
+    int64_t
+
+
+def check_csr(const index_t[::1] indices, const int64_t[::1] indptr, int64_t n_features):
+    """Raise ValueError unless indptr and indices describe a valid CSR structure.
+
+    indptr must start at 0, never decrease and end within indices; every
+    column index must lie in [0, n_features).  One pass over the stored
+    entries, without the GIL: the engine indexes the weights with these
+    values, so a bad one would read and write out of bounds.
+    """
+    cdef Py_ssize_t n = indptr.shape[0] - 1
+    cdef Py_ssize_t i
+    cdef int64_t nnz, bad_row = -1, bad_pos = -1
+    cdef index_t c
+    if n < 0 or indptr[0] != 0:
+        raise ValueError("Invalid CSR matrix: indptr must start with 0.")
+    nnz = indptr[n]
+    if nnz > indices.shape[0]:
+        raise ValueError("Invalid CSR matrix: indptr does not match data and indices "
+                         "(indptr[-1] = %d, %d stored indices)." % (nnz, indices.shape[0]))
+    with nogil:
+        for i in range(n):
+            if indptr[i + 1] < indptr[i]:
+                bad_row = i
+                break
+        if bad_row < 0:
+            for i in range(nnz):
+                c = indices[i]
+                if c < 0 or c >= n_features:
+                    bad_pos = i
+                    break
+    if bad_row >= 0:
+        raise ValueError("Invalid CSR matrix: indptr decreases at row %d." % bad_row)
+    if bad_pos >= 0:
+        raise ValueError("Invalid CSR matrix: column index %d at position %d is outside [0, %d)."
+                         % (indices[bad_pos], bad_pos, n_features))
+
+
 def fit(X, const int32_t[::1] indices, const int64_t[::1] indptr,
         y, y_code, sample_weight, validation_mask,
         coef, avg_coef,
@@ -236,8 +277,10 @@ def fit(X, const int32_t[::1] indices, const int64_t[::1] indptr,
     if loss_curve.shape[0] < K or loss_curve.shape[1] < max(<int>params["max_iter"], 1):
         raise ValueError("loss_curve of shape %r for %d problems and max_iter=%d"
                          % ((loss_curve.shape[0], loss_curve.shape[1]), K, params["max_iter"]))
-    if data.is_csr and (indptr[0] != 0 or indptr[n] > X.shape[0] or indptr[n] > indices.shape[0]):
-        raise ValueError("indptr does not match data and indices")
+    if data.is_csr:
+        if X.shape[0] < indices.shape[0]:
+            raise ValueError("indptr does not match data and indices")
+        check_csr(indices, indptr, data.n_features)
 
     data.y = NULL
     data.y_code = NULL

@@ -119,10 +119,18 @@ def _as_engine_csr(X):
     """
     if X.nnz and X.indices.size and X.shape[1] > MAX_INT:
         raise ValueError("More than 2**31 - 1 features are not supported.")
+    if X.indices.dtype != np.int32:
+        _check_csr_structure(X)  # before the cast to int32, which would wrap large values
     indices = np.ascontiguousarray(X.indices, dtype=np.int32)
     indptr = np.ascontiguousarray(X.indptr, dtype=np.int64)
     data = np.ascontiguousarray(X.data)
     return data, indices, indptr
+
+
+def _check_csr_structure(X):
+    """ValueError for a CSR matrix whose indptr or column indices are out of range."""
+    indices = X.indices if X.indices.dtype in (np.int32, np.int64) else X.indices.astype(np.int64)
+    _engine.check_csr(np.ascontiguousarray(indices), np.ascontiguousarray(X.indptr, dtype=np.int64), X.shape[1])
 
 
 def _print_epoch(info):
@@ -511,6 +519,15 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
             }
         return n_iter, loss_curve
 
+    def _scores(self, X):
+        """X @ coef_.T + intercept_ as an (n_samples, K) array, X validated first."""
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse="csr", reset=False)
+        if sp.issparse(X):
+            _check_csr_structure(X)
+        scores = safe_sparse_dot(X, self.coef_.T, dense_output=True) + self.intercept_
+        return np.asarray(scores).reshape(X.shape[0], -1)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
@@ -893,6 +910,20 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
         self._publish(coef, intercept, avg_coef, avg_intercept, t_, n_iter_, loss_curve, (K, n_features))
 
     # ------------------------------------------------------------------
+    def decision_function(self, X):
+        """Confidence scores: the signed distance of each sample to the hyperplanes.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) for a binary problem, else (n_samples, n_classes)
+        """
+        scores = self._scores(X)
+        return scores.ravel() if scores.shape[1] == 1 else scores
+
     def _check_proba(self):
         if self.loss not in ("log_loss", "modified_huber"):
             raise AttributeError(
@@ -1148,10 +1179,7 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         self._publish(coef, intercept, avg_coef, avg_intercept, t_, n_iter_, loss_curve, (n_features,))
 
     def _decision_function(self, X):
-        check_is_fitted(self)
-        X = validate_data(self, X, accept_sparse="csr", reset=False)
-        scores = safe_sparse_dot(X, self.coef_.T, dense_output=True) + self.intercept_
-        return scores.ravel()
+        return self._scores(X).ravel()
 
     def predict(self, X):
         """Predict with the linear model.
