@@ -35,6 +35,7 @@
 #include "fastsgd.h"
 #include "kernels.h"
 #include "losses.h"
+#include "fit_control.h"
 #include "order.h"
 
 /* Chunks: at least FSGD_MIN_CHUNK_ROWS rows, at most FSGD_MAX_CHUNKS per
@@ -63,44 +64,6 @@
 #else
 #define FSGD_RESTRICT
 #endif
-
-/* The schedule's step at update u (from 1) and epoch time e (docs/batch.md). */
-static double schedule_eta(const fsgd_params *P, const fsgd_batch_params *B, double optimal_init,
-                           double u, double e, double batches_per_epoch)
-{
-    double eta;
-    switch (P->learning_rate) {
-    case FSGD_LR_OPTIMAL:
-        eta = 1.0 / (P->alpha * (optimal_init + u - 1.0));
-        /* heavy ball multiplies the step by 1 / (1 - momentum) in the long
-         * run: keep the effective step of plain SGD */
-        if (B->optimizer == FSGD_OPT_MOMENTUM || B->optimizer == FSGD_OPT_NESTEROV)
-            eta *= 1.0 - B->momentum;
-        break;
-    case FSGD_LR_INVSCALING:
-        eta = P->eta0 / pow(u, P->power_t);
-        break;
-    case FSGD_LR_STEP:
-        eta = P->eta0 * pow(B->lr_decay, floor(e / B->lr_decay_epochs));
-        break;
-    case FSGD_LR_EXPONENTIAL:
-        eta = P->eta0 * pow(B->lr_decay, e / B->lr_decay_epochs);
-        break;
-    case FSGD_LR_COSINE: {
-        double T, Ti;
-        fsgd_cosine_cycle(B->restart_epochs, B->restart_mult, e, &T, &Ti);
-        eta = B->eta_min + (P->eta0 - B->eta_min) * 0.5 * (1.0 + cos(M_PI * T / Ti));
-        break;
-    }
-    default:
-        eta = P->eta0;
-    }
-    if (B->warmup_epochs > 0.0) {
-        double f = (e + 1.0 / batches_per_epoch) / B->warmup_epochs;
-        if (f < 1.0) eta *= f;
-    }
-    return eta;
-}
 
 /* Everything the threads share. */
 typedef struct {
@@ -131,7 +94,8 @@ typedef struct {
     double *ep_loss, *ep_pen;  /* K: this epoch's loss and penalty sums */
     double *pen_now;           /* K */
     fsgd_batch_state *st;
-    double optimal_init, batches_per_epoch, t_samples;
+    fsgd_schedule sch;
+    double batches_per_epoch, t_samples;
     int64_t batch_index;
     int nonfinite_epoch;
     /* the current batch; rows come from three buffers: this batch's, the
@@ -358,17 +322,16 @@ static int64_t take_rows(fsgd_row_source *src, int64_t *rows, int64_t want)
 /* Validation score of each output (OvR accuracy, R^2) or of the model
  * (multinomial accuracy) on the validation rows. */
 static void validation_scores(const fsgd_batch_shared *S, fsgd_batch_predict_fn predict,
-                              const int64_t *vrows, int64_t nv, double *P, double ybar,
-                              double *score)
+                              const int64_t *vrows, int64_t nv, double *P, fsgd_score_acc *acc,
+                              double ybar, double *score)
 {
     const fsgd_data *D = S->D;
     const int K = S->K;
     const int multinomial = S->B->multinomial;
-    int nk = multinomial ? 1 : K;
-    /* P holds FSGD_PREDICT_ROWS x K predictions, then 4 K sums */
-    double *num = P + (size_t)FSGD_PREDICT_ROWS * (size_t)K;
-    memset(num, 0, sizeof(double) * (size_t)nk * 4);
-    double *den = num + nk, *good = num + 2 * nk, *wsum = num + 3 * nk;
+    const int nk = multinomial ? 1 : K;
+    const int kind = D->y ? FSGD_SCORE_R2 : FSGD_SCORE_ACCURACY;
+    const double ysel[2] = {S->ctx.neg, 1.0};
+    memset(acc, 0, sizeof(*acc) * (size_t)nk);
     for (int64_t i0 = 0; i0 < nv; i0 += FSGD_PREDICT_ROWS) {
         int64_t cnt = nv - i0 < FSGD_PREDICT_ROWS ? nv - i0 : FSGD_PREDICT_ROWS;
         predict(D, &S->ctx, vrows + i0, cnt, P);
@@ -380,28 +343,14 @@ static void validation_scores(const fsgd_batch_shared *S, fsgd_batch_predict_fn 
                 int best = 0;
                 for (int k = 1; k < K; k++)
                     if (p[k] > p[best]) best = k;
-                wsum[0] += sw;
-                if (best == D->y_code[r]) good[0] += sw;
+                fsgd_score_add(&acc[0], kind, sw, 1.0, best == D->y_code[r] ? 1.0 : -1.0, ybar);
                 continue;
             }
-            for (int k = 0; k < K; k++) {
-                if (D->y) {
-                    double y = D->y[r];
-                    num[k] += sw * (y - p[k]) * (y - p[k]);
-                    den[k] += sw * (y - ybar) * (y - ybar);
-                } else {
-                    const double ysel[2] = {S->ctx.neg, 1.0};
-                    double y = fsgd_target(D, r, S->ctx.positive[k], ysel);
-                    wsum[k] += sw;
-                    if ((p[k] > 0.0) == (y > 0.0)) good[k] += sw;
-                }
-            }
+            for (int k = 0; k < K; k++)
+                fsgd_score_add(&acc[k], kind, sw, fsgd_target(D, r, S->ctx.positive[k], ysel), p[k], ybar);
         }
     }
-    for (int k = 0; k < nk; k++) {
-        if (D->y) score[k] = den[k] != 0.0 ? 1.0 - num[k] / den[k] : (num[k] == 0.0 ? 1.0 : 0.0);
-        else score[k] = wsum[k] > 0.0 ? good[k] / wsum[k] : 0.0;
-    }
+    for (int k = 0; k < nk; k++) score[k] = fsgd_score_value(&acc[k], kind);
 }
 
 /* Step, bias corrections and averaging for the batch in S->rows. */
@@ -412,7 +361,7 @@ static void batch_setup(fsgd_batch_shared *S)
     if (S->m == 0) return;
     double u = S->st->n_updates + 1.0;
     double e = S->st->epochs + (double)S->batch_index / S->batches_per_epoch;
-    double base = schedule_eta(P, B, S->optimal_init, u, e, S->batches_per_epoch);
+    double base = fsgd_schedule_batch_eta(&S->sch, u, e, S->batches_per_epoch);
     for (int k = 0; k < S->K; k++) S->eta[k] = base * S->eta_scale[k];
     S->bc1 = 1.0 - pow(B->beta_1, u);
     S->bc2 = 1.0 - pow(B->beta_2, u);
@@ -468,88 +417,167 @@ static void take_ahead(fsgd_batch_shared *S, fsgd_row_source *src, int64_t m_max
     S->mbuf[slot] = take_rows(src, S->rowbuf[slot], m_max);
 }
 
-static int fit_batch(const fsgd_data *D, const fsgd_params *P, const fsgd_batch_params *B,
-                     fsgd_problem *probs, int K, fsgd_batch_state *st, int n_threads,
-                     fsgd_progress_fn progress, void *progress_ctx)
-{
-    const int64_t n = D->n_samples, d = D->n_features, ld = d + 1;
-    const int multinomial = B->multinomial;
-    const int nk = multinomial ? 1 : K;  /* number of objectives / stopping rules */
-    const int is_float32 = D->is_float32, sparse = D->is_csr;
-    const int loss = multinomial ? FSGD_LOSS_SOFTMAX : P->loss;
+/* The state of a batch fit, kept between epochs (fsgd_drive's `self`). */
+typedef struct {
     fsgd_batch_shared S;
     fsgd_row_source src;
-    int status = FSGD_OK;
-    double t_begin = fsgd_now();
-    memset(&S, 0, sizeof(S));
-    memset(&src, 0, sizeof(src));
+    fsgd_batch_predict_fn predict_fn;
+    int64_t m_max, nv;
+    int64_t *vrows;            /* validation rows */
+    double *vpred;             /* FSGD_PREDICT_ROWS x K predictions */
+    fsgd_score_acc *vacc;      /* K score sums */
+    double ybar;
+    int n_threads;
+    int fused_update;          /* few coordinates: one `single` updates and sets up the next batch */
+} fsgd_batch_fit;
 
-    /* per-output bookkeeping, one allocation */
-    uint8_t *active = (uint8_t *)calloc((size_t)K, 1);
-    int32_t *positive = (int32_t *)calloc((size_t)K, sizeof(int32_t));
-    double *dbl = (double *)calloc((size_t)K * 12, sizeof(double));
-    int *ibl = (int *)calloc((size_t)K * 2, sizeof(int));
-    int64_t *vrows = NULL;
-    double *vpred = NULL;
-    if (!active || !positive || !dbl || !ibl) {
-        status = FSGD_NO_MEMORY;
-        goto done;
-    }
-    double *eta = dbl, *eta_scale = dbl + K, *best_obj = dbl + 2 * K, *best_score = dbl + 3 * K;
-    double *ep_loss = dbl + 4 * K, *ep_pen = dbl + 5 * K, *wpos = dbl + 6 * K, *wneg = dbl + 7 * K;
-    double *objective = dbl + 8 * K, *score = dbl + 9 * K, *pen_now = dbl + 10 * K;
-    int *no_imp = ibl, *n_iter = ibl + K;
-    for (int k = 0; k < K; k++) {
-        active[k] = 1;
-        positive[k] = probs[k].positive_class;
-        wpos[k] = probs[k].weight_pos;
-        wneg[k] = probs[k].weight_neg;
-        eta_scale[k] = 1.0;
-        best_obj[k] = INFINITY;
-        best_score[k] = -INFINITY;
-        n_iter[k] = P->max_iter;
-    }
-
-    /* training rows, validation rows */
-    int64_t n_train = n, nv = 0;
-    double ybar = 0.0;
-    if (D->validation_mask) {
-        for (int64_t r = 0; r < n; r++) nv += D->validation_mask[r] != 0;
-        n_train = n - nv;
-        vrows = (int64_t *)malloc(sizeof(int64_t) * (size_t)(nv > 0 ? nv : 1));
-        vpred = (double *)malloc(sizeof(double) * ((size_t)FSGD_PREDICT_ROWS + 4) * (size_t)K);
-        if (!vrows || !vpred) {
-            status = FSGD_NO_MEMORY;
-            goto done;
+/* One batch's chunks, update and hand-over, on every thread of the region. */
+static void batch_epoch_threads(fsgd_batch_fit *F)
+{
+    fsgd_batch_shared *S = &F->S;
+    const fsgd_data *D = S->D;
+    const fsgd_batch_params *B = S->B;
+    const size_t kl = (size_t)S->K * (size_t)S->ld;
+    /* The weights, the optimizer state and the batch state are updated by
+     * thread 0 every batch, and the rows of the batch after next are taken
+     * by the last thread meanwhile, always the same threads: with `single`
+     * whichever thread came first did it, and the state moved between the
+     * cores' caches, which costs much when they do not share a cache. */
+#ifdef _OPENMP
+    const int tid = omp_get_thread_num();
+    const int taker = omp_get_num_threads() - 1;
+#else
+    const int tid = 0, taker = 0;
+#endif
+    while (S->m > 0) {
+        /* every thread reads S->cur here, before the chunk loop's barrier;
+         * batch_finish changes it only after that barrier */
+        const int cur_now = S->cur;
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+        for (int64_t c = 0; c < S->n_chunks; c++) {
+            int64_t r0 = c * S->chunk_rows;
+            int64_t cnt = S->m - r0 < S->chunk_rows ? S->m - r0 : S->chunk_rows;
+            S->chunk_fn(D, &S->ctx, S->rows + r0, cnt, S->m - r0 - cnt, S->G + (size_t)c * kl,
+                        S->chunk_loss + c * S->K, S->scratch + (size_t)c * FSGD_CHUNK_SCRATCH(S->K),
+                        &S->chunk_nf[c]);
         }
-        double sy = 0.0, sw = 0.0;
-        for (int64_t r = 0, i = 0; r < n; r++) {
-            if (!D->validation_mask[r]) continue;
-            vrows[i++] = r;
-            if (D->y) {
-                double w_r = D->sample_weight ? D->sample_weight[r] : 1.0;
-                sy += w_r * D->y[r];
-                sw += w_r;
+        /* the last thread takes the rows of the batch after next while
+         * thread 0 updates the weights */
+        if (tid == taker) take_ahead(S, &F->src, F->m_max, cur_now);
+        if (F->fused_update) {
+            if (tid == 0) {
+                for (int b = 0; b < S->n_blocks; b++) update_block(S, b, 0);
+                batch_finish(S);
             }
+#ifdef _OPENMP
+#pragma omp barrier
+#endif
+            continue;
         }
-        ybar = sw > 0.0 ? sy / sw : 0.0;
+        if (B->clip_norm > 0.0) {
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+            for (int b = 0; b < S->n_blocks; b++) update_block(S, b, 1);
+#ifdef _OPENMP
+#pragma omp single
+#endif
+            {
+                double sq = 0.0;
+                for (int b = 0; b < S->n_blocks; b++) sq += S->block_sq[b];
+                double norm = sqrt(sq);
+                S->clip_scale = norm > B->clip_norm ? B->clip_norm / norm : 1.0;
+            }
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+            for (int b = 0; b < S->n_blocks; b++) update_block(S, b, 2);
+        } else {
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+            for (int b = 0; b < S->n_blocks; b++) update_block(S, b, 0);
+        }
+#ifdef _OPENMP
+#pragma omp single
+#endif
+        batch_finish(S);
     }
-    if (n_train < 1) {
-        status = FSGD_NO_MEMORY;
-        goto done;
-    }
-    const int64_t m_max = B->batch_size < n_train ? B->batch_size : n_train;
-    const double batches_per_epoch = ceil((double)n_train / (double)m_max);
-    const int full_batch = m_max >= n_train;
-    const double row_vals = sparse ? (double)(D->indptr[n] - D->indptr[0]) / (double)n : (double)d;
+}
 
-    /* chunks and blocks */
+/* One epoch (fsgd_engine_ops.run_epoch): the batches of the epoch on
+ * n_threads threads, then the epoch's objective sums. */
+static int batch_epoch(void *self, double *objective_sum)
+{
+    fsgd_batch_fit *F = (fsgd_batch_fit *)self;
+    fsgd_batch_shared *S = &F->S;
+    const int K = S->K;
+    const int nk = S->B->multinomial ? 1 : K;
+    const size_t kl = (size_t)K * (size_t)S->ld;
+    fsgd_order_epoch(&F->src.ord);
+    F->src.ord.len_cur = 0;
+    F->src.pend_pos = 0;
+    S->batch_index = 0;
+    S->nonfinite_epoch = 0;
+    for (int k = 0; k < K; k++) S->ep_loss[k] = S->ep_pen[k] = 0.0;
+    S->cur = 0;
+    S->mbuf[0] = take_rows(&F->src, S->rowbuf[0], F->m_max);
+    S->mbuf[1] = take_rows(&F->src, S->rowbuf[1], F->m_max);
+    S->rows = S->rowbuf[0];
+    S->m = S->mbuf[0];
+    batch_setup(S);
+#ifdef _OPENMP
+#pragma omp parallel num_threads(F->n_threads) if (F->n_threads > 1)
+#endif
+    batch_epoch_threads(F);
+    S->st->epochs += 1.0;
+    /* float32 data gives float32 coefficients: a weight beyond FLT_MAX would
+     * come out infinite */
+    const double wmax = S->D->is_float32 ? (double)FLT_MAX : DBL_MAX;
+    int finite = !S->nonfinite_epoch;
+    for (size_t i = 0; i < kl && finite; i++) finite = fabs(S->W[i]) <= wmax;
+    for (int k = 0; k < nk; k++)
+        if (S->ctx.active[k]) objective_sum[k] += S->ep_loss[k] + S->ep_pen[k];
+    return !finite;
+}
+
+static void batch_score(void *self, double *score)
+{
+    fsgd_batch_fit *F = (fsgd_batch_fit *)self;
+    validation_scores(&F->S, F->predict_fn, F->vrows, F->nv, F->vpred, F->vacc, F->ybar, score);
+}
+
+static void batch_describe(void *self, int k, fsgd_epoch_info *info)
+{
+    fsgd_batch_fit *F = (fsgd_batch_fit *)self;
+    const fsgd_batch_shared *S = &F->S;
+    const int multinomial = S->B->multinomial;
+    double sq = 0.0;
+    int64_t nnz = 0;
+    int k0 = multinomial ? 0 : k, k1 = multinomial ? S->K : k + 1;
+    for (int kk = k0; kk < k1; kk++)
+        for (int64_t j = 0; j < S->d; j++) {
+            double z = S->W[(int64_t)kk * S->ld + j];
+            sq += z * z;
+            nnz += z != 0.0;
+        }
+    info->norm = sqrt(sq);
+    info->nnz = nnz;
+    info->intercept = S->W[(int64_t)k * S->ld + S->d];
+    info->t = S->t_samples - S->P->t_start;
+}
+
+/* Chunks per batch and rows per chunk: at least FSGD_MIN_CHUNK_ROWS rows, at
+ * most FSGD_MAX_CHUNKS chunks, and their gradient buffers (zeroed and summed
+ * whole, K x (d + 1) values, every batch) at most FSGD_MAX_CHUNK_BYTES and, for
+ * wide sparse rows, no more than the batch's stored values justify. */
+static int64_t batch_chunking(int64_t m_max, int K, int64_t ld, double row_vals, int64_t *chunk_rows_out)
+{
     int64_t chunk_rows = (m_max + FSGD_MAX_CHUNKS - 1) / FSGD_MAX_CHUNKS;
     if (chunk_rows < FSGD_MIN_CHUNK_ROWS) chunk_rows = FSGD_MIN_CHUNK_ROWS;
     int64_t max_chunks = (m_max + chunk_rows - 1) / chunk_rows;
-    /* each chunk's gradient buffer is zeroed and summed whole (K x (d + 1)
-     * values) every batch: at most FSGD_MAX_CHUNK_BYTES of them, and (wide
-     * sparse rows) no more than the batch's stored values justify */
     double chunk_bytes = 8.0 * (double)K * (double)ld;
     int64_t cap = (int64_t)(FSGD_MAX_CHUNK_BYTES / chunk_bytes);
     int64_t cap_work = (int64_t)((double)m_max * row_vals / (double)ld);
@@ -560,349 +588,215 @@ static int fit_batch(const fsgd_data *D, const fsgd_params *P, const fsgd_batch_
         chunk_rows = (m_max + max_chunks - 1) / max_chunks;
         max_chunks = (m_max + chunk_rows - 1) / chunk_rows;
     }
-    S.D = D;
-    S.P = P;
-    S.B = B;
-    S.K = K;
-    S.d = d;
-    S.ld = ld;
-    S.opt = B->optimizer;
-    {
-        double l1_ratio = P->l1_ratio;
-        if (P->penalty == FSGD_PEN_L2) l1_ratio = 0.0;
-        else if (P->penalty == FSGD_PEN_L1) l1_ratio = 1.0;
-        if (P->penalty == FSGD_PEN_NONE) {
-            S.l1 = S.l2 = 0.0;
-        } else {
-            S.l1 = P->alpha * l1_ratio;
-            S.l2 = P->alpha * (1.0 - l1_ratio);
+    *chunk_rows_out = chunk_rows;
+    return max_chunks;
+}
+
+/* The weights between the problems (X's dtype) and the working rows
+ * (double, intercept last): in at the start, out at the end. */
+static void batch_weights_io(fsgd_batch_shared *S, fsgd_problem *probs, int out)
+{
+    const int f32 = S->D->is_float32;
+    const int64_t d = S->d, ld = S->ld;
+    for (int k = 0; k < S->K; k++) {
+        for (int a = 0; a < 2; a++) {
+            double *Wk = (a ? S->Wavg : S->W);
+            void *c = a ? probs[k].avg_coef : probs[k].coef;
+            double *icpt = a ? &probs[k].avg_intercept : &probs[k].intercept;
+            if (!Wk) continue;
+            Wk += (int64_t)k * ld;
+            for (int64_t j = 0; j < d; j++) {
+                if (out && f32) ((float *)c)[j] = (float)Wk[j];
+                else if (out) ((double *)c)[j] = Wk[j];
+                else Wk[j] = f32 ? (double)((const float *)c)[j] : ((const double *)c)[j];
+            }
+            if (out) *icpt = Wk[d];
+            else Wk[d] = *icpt;
         }
     }
-    S.rho = B->rho;
-    S.eps = B->epsilon;
-    S.chunk_rows = chunk_rows;
-    S.n_blocks = (int)((ld + FSGD_UPDATE_BLOCK - 1) / FSGD_UPDATE_BLOCK);
-    S.eta = eta;
-    S.chunk_fn = batch_chunk_fn(is_float32, sparse, loss);
-    fsgd_batch_predict_fn predict_fn = is_float32 ? bpredict32 : bpredict64;
+}
 
-    const size_t kl = (size_t)K * (size_t)ld;
-    S.W = (double *)malloc(sizeof(double) * kl);
-    S.G = (double *)malloc(sizeof(double) * kl * (size_t)max_chunks);
-    S.chunk_loss = (double *)malloc(sizeof(double) * (size_t)K * (size_t)max_chunks);
-    S.scratch = (double *)malloc(sizeof(double) * FSGD_CHUNK_SCRATCH(K) * (size_t)max_chunks);
-    S.chunk_nf = (int *)calloc((size_t)max_chunks, sizeof(int));
-    S.block_pen = (double *)calloc((size_t)S.n_blocks * (size_t)K * 2, sizeof(double));
-    S.block_sq = (double *)calloc((size_t)S.n_blocks, sizeof(double));
-    for (int i = 0; i < 3; i++) S.rowbuf[i] = (int64_t *)malloc(sizeof(int64_t) * (size_t)m_max);
-    if (P->average > 0) S.Wavg = (double *)malloc(sizeof(double) * kl);
-    int n_slots = fsgd_opt_slots(S.opt);
-    if (n_slots >= 1) S.S1 = st->slots;
-    if (n_slots >= 2) S.S2 = st->slots + kl;
-    if (!S.W || !S.G || !S.chunk_loss || !S.scratch || !S.chunk_nf || !S.block_pen || !S.block_sq ||
-        !S.rowbuf[0] || !S.rowbuf[1] || !S.rowbuf[2] || (P->average > 0 && !S.Wavg) || !S.chunk_fn) {
+/* Allocates the shared buffers of S; nonzero when out of memory. */
+static int batch_alloc(fsgd_batch_shared *S, int64_t max_chunks, int64_t m_max, fsgd_batch_state *st)
+{
+    const size_t kl = (size_t)S->K * (size_t)S->ld;
+    S->W = (double *)malloc(sizeof(double) * kl);
+    S->G = (double *)malloc(sizeof(double) * kl * (size_t)max_chunks);
+    S->chunk_loss = (double *)malloc(sizeof(double) * (size_t)S->K * (size_t)max_chunks);
+    S->scratch = (double *)malloc(sizeof(double) * FSGD_CHUNK_SCRATCH(S->K) * (size_t)max_chunks);
+    S->chunk_nf = (int *)calloc((size_t)max_chunks, sizeof(int));
+    S->block_pen = (double *)calloc((size_t)S->n_blocks * (size_t)S->K * 2, sizeof(double));
+    S->block_sq = (double *)calloc((size_t)S->n_blocks, sizeof(double));
+    for (int i = 0; i < 3; i++) S->rowbuf[i] = (int64_t *)malloc(sizeof(int64_t) * (size_t)m_max);
+    if (S->P->average > 0) S->Wavg = (double *)malloc(sizeof(double) * kl);
+    int n_slots = fsgd_opt_slots(S->opt);
+    if (n_slots >= 1) S->S1 = st->slots;
+    if (n_slots >= 2) S->S2 = st->slots + kl;
+    return !S->W || !S->G || !S->chunk_loss || !S->scratch || !S->chunk_nf || !S->block_pen || !S->block_sq ||
+           !S->rowbuf[0] || !S->rowbuf[1] || !S->rowbuf[2] || (S->P->average > 0 && !S->Wavg) || !S->chunk_fn;
+}
+
+static void batch_free(fsgd_batch_fit *F)
+{
+    fsgd_batch_shared *S = &F->S;
+    fsgd_order_free(&F->src.ord);
+    free(S->W);
+    free(S->Wavg);
+    free(S->G);
+    free(S->chunk_loss);
+    free(S->scratch);
+    free(S->chunk_nf);
+    free(S->block_pen);
+    free(S->block_sq);
+    for (int i = 0; i < 3; i++) free(S->rowbuf[i]);
+    free(F->vrows);
+    free(F->vpred);
+    free(F->vacc);
+}
+
+static int fit_batch(const fsgd_data *D, const fsgd_params *P, const fsgd_batch_params *B,
+                     fsgd_problem *probs, int K, fsgd_batch_state *st, int n_threads,
+                     fsgd_progress_fn progress, void *progress_ctx)
+{
+    const int64_t n = D->n_samples, d = D->n_features, ld = d + 1;
+    const int multinomial = B->multinomial;
+    const int is_float32 = D->is_float32, sparse = D->is_csr;
+    const int loss = multinomial ? FSGD_LOSS_SOFTMAX : P->loss;
+    fsgd_batch_fit F;
+    fsgd_batch_shared *S = &F.S;
+    int status = FSGD_OK;
+    memset(&F, 0, sizeof(F));
+
+    /* per-output bookkeeping, one allocation each */
+    uint8_t *active = (uint8_t *)calloc((size_t)K, 1);
+    int32_t *positive = (int32_t *)calloc((size_t)K, sizeof(int32_t));
+    double *dbl = (double *)calloc((size_t)K * 8, sizeof(double));
+    if (!active || !positive || !dbl) {
         status = FSGD_NO_MEMORY;
         goto done;
     }
+    double *eta = dbl, *eta_scale = dbl + K, *ep_loss = dbl + 2 * K, *ep_pen = dbl + 3 * K;
+    double *wpos = dbl + 4 * K, *wneg = dbl + 5 * K, *pen_now = dbl + 6 * K;
     for (int k = 0; k < K; k++) {
-        double *Wk = S.W + (int64_t)k * ld;
-        for (int64_t j = 0; j < d; j++)
-            Wk[j] = is_float32 ? (double)((const float *)probs[k].coef)[j]
-                               : ((const double *)probs[k].coef)[j];
-        Wk[d] = probs[k].intercept;
-        if (S.Wavg) {
-            double *Ak = S.Wavg + (int64_t)k * ld;
-            for (int64_t j = 0; j < d; j++)
-                Ak[j] = is_float32 ? (double)((const float *)probs[k].avg_coef)[j]
-                                   : ((const double *)probs[k].avg_coef)[j];
-            Ak[d] = probs[k].avg_intercept;
-        }
+        active[k] = 1;
+        positive[k] = probs[k].positive_class;
+        wpos[k] = probs[k].weight_pos;
+        wneg[k] = probs[k].weight_neg;
+        eta_scale[k] = 1.0;
     }
-    S.ctx.W = S.W;
-    S.ctx.K = K;
-    S.ctx.d = d;
-    S.ctx.loss = loss;
-    S.ctx.loss_param = P->loss_param;
-    S.ctx.neg = P->label_01 ? 0.0 : -1.0;
-    S.ctx.positive = positive;
-    S.ctx.active = active;
-    S.ctx.weight_pos = wpos;
-    S.ctx.weight_neg = wneg;
-    S.ctx.weighted = D->sample_weight != NULL;
-    for (int k = 0; k < K; k++) S.ctx.weighted |= wpos[k] != 1.0 || wneg[k] != 1.0;
+
+    /* training rows, validation rows */
+    const int64_t n_train = fsgd_training_rows(D, &F.ybar);
+    F.nv = n - n_train;
+    if (F.nv > 0) {
+        F.vrows = (int64_t *)malloc(sizeof(int64_t) * (size_t)F.nv);
+        F.vpred = (double *)malloc(sizeof(double) * (size_t)FSGD_PREDICT_ROWS * (size_t)K);
+        F.vacc = (fsgd_score_acc *)malloc(sizeof(fsgd_score_acc) * (size_t)K);
+        if (!F.vrows || !F.vpred || !F.vacc) {
+            status = FSGD_NO_MEMORY;
+            goto done;
+        }
+        for (int64_t r = 0, i = 0; r < n; r++)
+            if (D->validation_mask[r]) F.vrows[i++] = r;
+    }
+    F.m_max = B->batch_size < n_train ? B->batch_size : n_train;
+    const int full_batch = F.m_max >= n_train;
+    const double row_vals = sparse ? (double)(D->indptr[n] - D->indptr[0]) / (double)n : (double)d;
+    int64_t chunk_rows;
+    const int64_t max_chunks = batch_chunking(F.m_max, K, ld, row_vals, &chunk_rows);
+
+    S->D = D;
+    S->P = P;
+    S->B = B;
+    S->K = K;
+    S->d = d;
+    S->ld = ld;
+    S->opt = B->optimizer;
+    if (P->penalty != FSGD_PEN_NONE) {
+        S->l1 = P->alpha * fsgd_l1_ratio(P);
+        S->l2 = P->alpha * (1.0 - fsgd_l1_ratio(P));
+    }
+    S->rho = B->rho;
+    S->eps = B->epsilon;
+    S->chunk_rows = chunk_rows;
+    S->n_blocks = (int)((ld + FSGD_UPDATE_BLOCK - 1) / FSGD_UPDATE_BLOCK);
+    S->eta = eta;
+    S->chunk_fn = batch_chunk_fn(is_float32, sparse, loss);
+    F.predict_fn = is_float32 ? bpredict32 : bpredict64;
+    if (batch_alloc(S, max_chunks, F.m_max, st)) {
+        status = FSGD_NO_MEMORY;
+        goto done;
+    }
+    batch_weights_io(S, probs, 0);
+    S->ctx.W = S->W;
+    S->ctx.K = K;
+    S->ctx.d = d;
+    S->ctx.loss = loss;
+    S->ctx.loss_param = P->loss_param;
+    S->ctx.neg = P->label_01 ? 0.0 : -1.0;
+    S->ctx.positive = positive;
+    S->ctx.active = active;
+    S->ctx.weight_pos = wpos;
+    S->ctx.weight_neg = wneg;
+    S->ctx.weighted = D->sample_weight != NULL;
+    for (int k = 0; k < K; k++) S->ctx.weighted |= wpos[k] != 1.0 || wneg[k] != 1.0;
 
     {
-        double row_bytes = sparse ? row_vals * (double)((is_float32 ? 4 : 8) + 4)
-                                  : (double)d * (is_float32 ? 4 : 8);
-        if (fsgd_order_init(&src.ord, full_batch ? FSGD_ORDER_SEQUENTIAL : P->order, n, row_bytes,
-                            probs[0].seed, D->validation_mask) != 0) {
+        double row_bytes = sparse ? row_vals * (double)((is_float32 ? 4 : 8) + 4) : (double)d * (is_float32 ? 4 : 8);
+        if (fsgd_order_init(&F.src.ord, full_batch ? FSGD_ORDER_SEQUENTIAL : P->order, n, row_bytes, probs[0].seed,
+                            D->validation_mask) != 0) {
             status = FSGD_NO_MEMORY;
             goto done;
         }
         /* runs of consecutive rows, keeping at least FSGD_MIN_BATCH_PLACES
          * random places per batch (order.h) */
-        int64_t run = m_max / FSGD_MIN_BATCH_PLACES;
-        src.ord.run_rows = run < 1 ? 1 : (run > FSGD_MAX_RUN_ROWS ? FSGD_MAX_RUN_ROWS : run);
+        int64_t run = F.m_max / FSGD_MIN_BATCH_PLACES;
+        F.src.ord.run_rows = run < 1 ? 1 : (run > FSGD_MAX_RUN_ROWS ? FSGD_MAX_RUN_ROWS : run);
         /* rows in storage order or in runs: into L1 a few rows ahead;
          * single random rows: into L2, further ahead */
-        S.ctx.prefetch_l1 = full_batch || P->order == FSGD_ORDER_SEQUENTIAL || src.ord.run_rows > 1;
+        S->ctx.prefetch_l1 = full_batch || P->order == FSGD_ORDER_SEQUENTIAL || F.src.ord.run_rows > 1;
     }
+    fsgd_schedule_init(&S->sch, P, B, multinomial ? FSGD_LOSS_LOG : P->loss);
 
-    double optimal_init = 0.0;
-    if (P->learning_rate == FSGD_LR_OPTIMAL) {
-        double typw = sqrt(1.0 / sqrt(P->alpha));
-        double g = loss_dloss(multinomial ? FSGD_LOSS_LOG : P->loss, P->loss_param, 1.0, -typw);
-        double initial_eta0 = typw / (g > 1.0 ? g : 1.0);
-        optimal_init = 1.0 / (initial_eta0 * P->alpha);
-    }
-
-    int n_threads_used = n_threads < 1 ? 1 : n_threads;
+    F.n_threads = n_threads < 1 ? 1 : n_threads;
     {
-        /* FASTSGD_PARALLEL_MIN_WORK overrides the threshold (benchmarks
-         * measure the crossover with it) */
+        /* batches too small to share run on one thread; the environment
+         * variable FASTSGD_PARALLEL_MIN_WORK overrides the threshold (the
+         * benchmarks measure the crossover with it) */
         double min_work = FSGD_PARALLEL_MIN_WORK;
         const char *env = getenv("FASTSGD_PARALLEL_MIN_WORK");
         if (env && *env) min_work = atof(env);
-        if ((double)m_max * row_vals * (double)K < min_work) n_threads_used = 1;
+        if ((double)F.m_max * row_vals * (double)K < min_work) F.n_threads = 1;
     }
+    S->eta_scale = eta_scale;
+    S->ep_loss = ep_loss;
+    S->ep_pen = ep_pen;
+    S->pen_now = pen_now;
+    S->st = st;
+    S->batches_per_epoch = ceil((double)n_train / (double)F.m_max);
+    S->t_samples = P->t_start;
+    F.fused_update = S->n_blocks <= 2 && !(B->clip_norm > 0.0);
 
-    /* control shared by the threads, written inside `single` only */
-    int stop = 0, diverged = 0;
-    int epoch_shared = 0;
-    S.eta_scale = eta_scale;
-    S.ep_loss = ep_loss;
-    S.ep_pen = ep_pen;
-    S.pen_now = pen_now;
-    S.st = st;
-    S.optimal_init = optimal_init;
-    S.batches_per_epoch = batches_per_epoch;
-    S.t_samples = P->t_start;
-    /* few coordinates: one thread updates them and sets up the next batch in
-     * the same `single`, saving a barrier per batch */
-    const int fused_update = S.n_blocks <= 2 && !(B->clip_norm > 0.0);
-
-#ifdef _OPENMP
-#pragma omp parallel num_threads(n_threads_used)
-#else
-    (void)n_threads_used; /* built without OpenMP: one thread */
-#endif
     {
-        /* The weights, the optimizer state and the batch state are updated by
-         * thread 0 every batch, and the rows of the batch after next are taken
-         * by the last thread meanwhile, always the same threads: with
-         * `single` whichever thread came first did it, and the state moved
-         * between the cores' caches, which costs much when they do not share
-         * a cache. */
-#ifdef _OPENMP
-        const int tid = omp_get_thread_num();
-        const int taker = omp_get_num_threads() - 1;
-#else
-        const int tid = 0, taker = 0;
-#endif
-        for (;;) {
-#ifdef _OPENMP
-#pragma omp single
-#endif
-            {
-                /* start an epoch */
-                fsgd_order_epoch(&src.ord);
-                src.ord.len_cur = 0;
-                src.pend_pos = 0;
-                S.batch_index = 0;
-                S.nonfinite_epoch = 0;
-                for (int k = 0; k < K; k++) ep_loss[k] = ep_pen[k] = 0.0;
-                S.cur = 0;
-                S.mbuf[0] = take_rows(&src, S.rowbuf[0], m_max);
-                S.mbuf[1] = take_rows(&src, S.rowbuf[1], m_max);
-                S.rows = S.rowbuf[0];
-                S.m = S.mbuf[0];
-                batch_setup(&S);
-            }
-            while (S.m > 0) {
-                /* every thread reads S.cur here, before the chunk loop's
-                 * barrier; batch_finish changes it only after that barrier */
-                const int cur_now = S.cur;
-#ifdef _OPENMP
-#pragma omp for schedule(static)
-#endif
-                for (int64_t c = 0; c < S.n_chunks; c++) {
-                    int64_t r0 = c * S.chunk_rows;
-                    int64_t cnt = S.m - r0 < S.chunk_rows ? S.m - r0 : S.chunk_rows;
-                    S.chunk_fn(D, &S.ctx, S.rows + r0, cnt, S.m - r0 - cnt, S.G + (size_t)c * kl,
-                               S.chunk_loss + c * K, S.scratch + (size_t)c * FSGD_CHUNK_SCRATCH(K), &S.chunk_nf[c]);
-                }
-                /* the last thread takes the rows of the batch after next
-                 * while thread 0 updates the weights */
-                if (tid == taker) take_ahead(&S, &src, m_max, cur_now);
-                if (fused_update) {
-                    if (tid == 0) {
-                        for (int b = 0; b < S.n_blocks; b++) update_block(&S, b, 0);
-                        batch_finish(&S);
-                    }
-#ifdef _OPENMP
-#pragma omp barrier
-#endif
-                    continue;
-                }
-                if (B->clip_norm > 0.0) {
-#ifdef _OPENMP
-#pragma omp for schedule(static)
-#endif
-                    for (int b = 0; b < S.n_blocks; b++) update_block(&S, b, 1);
-#ifdef _OPENMP
-#pragma omp single
-#endif
-                    {
-                        double sq = 0.0;
-                        for (int b = 0; b < S.n_blocks; b++) sq += S.block_sq[b];
-                        double norm = sqrt(sq);
-                        S.clip_scale = norm > B->clip_norm ? B->clip_norm / norm : 1.0;
-                    }
-#ifdef _OPENMP
-#pragma omp for schedule(static)
-#endif
-                    for (int b = 0; b < S.n_blocks; b++) update_block(&S, b, 2);
-                } else {
-#ifdef _OPENMP
-#pragma omp for schedule(static)
-#endif
-                    for (int b = 0; b < S.n_blocks; b++) update_block(&S, b, 0);
-                }
-#ifdef _OPENMP
-#pragma omp single
-#endif
-                batch_finish(&S);
-            }
-#ifdef _OPENMP
-#pragma omp single
-#endif
-            {
-                /* end of an epoch: objective, divergence, stopping, report */
-                int epoch = epoch_shared;
-                st->epochs += 1.0;
-                int finite = !S.nonfinite_epoch;
-                /* float32 data gives float32 coefficients: a weight beyond
-                 * FLT_MAX would come out infinite */
-                const double wmax = is_float32 ? (double)FLT_MAX : DBL_MAX;
-                for (size_t i = 0; i < kl && finite; i++) finite = fabs(S.W[i]) <= wmax;
-                for (int k = 0; k < nk; k++) {
-                    if (!active[k]) continue;
-                    objective[k] = (ep_loss[k] + ep_pen[k]) / (double)n_train;
-                    if (probs[k].loss_curve) probs[k].loss_curve[epoch] = objective[k];
-                }
-                if (!finite) {
-                    diverged = 1;
-                    stop = 1;
-                    for (int k = 0; k < K; k++) {
-                        probs[k].failed_epoch = epoch + 1;
-                        if (active[k]) n_iter[k] = epoch + 1;
-                    }
-                } else {
-                    if (P->early_stopping)
-                        validation_scores(&S, predict_fn, vrows, nv, vpred, ybar, score);
-                    int any_active = 0;
-                    for (int k = 0; k < nk && !stop; k++) {
-                        if (!active[k]) continue;
-                        if (P->early_stopping) {
-                            if (P->tol > -INFINITY && score[k] < best_score[k] + P->tol) no_imp[k]++;
-                            else no_imp[k] = 0;
-                            if (score[k] > best_score[k]) best_score[k] = score[k];
-                        } else {
-                            if (P->tol > -INFINITY && objective[k] > best_obj[k] - P->tol) no_imp[k]++;
-                            else no_imp[k] = 0;
-                            if (objective[k] < best_obj[k]) best_obj[k] = objective[k];
-                        }
-                        if (progress) {
-                            fsgd_epoch_info info;
-                            double sq = 0.0;
-                            int64_t nnz = 0;
-                            int k0 = multinomial ? 0 : k, k1 = multinomial ? K : k + 1;
-                            for (int kk = k0; kk < k1; kk++)
-                                for (int64_t j = 0; j < d; j++) {
-                                    double z = S.W[(int64_t)kk * ld + j];
-                                    sq += z * z;
-                                    nnz += z != 0.0;
-                                }
-                            info.problem = k;
-                            info.epoch = epoch + 1;
-                            info.objective = objective[k];
-                            info.score = P->early_stopping ? score[k] : NAN;
-                            info.norm = sqrt(sq);
-                            info.nnz = nnz;
-                            info.intercept = S.W[(int64_t)k * ld + d];
-                            info.t = S.t_samples - P->t_start;
-                            info.seconds = fsgd_now() - t_begin;
-                            if (progress(progress_ctx, &info)) {
-                                status = FSGD_INTERRUPTED;
-                                stop = 1;
-                                for (int kk = 0; kk < K; kk++)
-                                    if (active[kk]) n_iter[kk] = epoch + 1;
-                                break;
-                            }
-                        }
-                        if (no_imp[k] >= P->n_iter_no_change) {
-                            if (P->learning_rate == FSGD_LR_ADAPTIVE && eta[k] > 1e-6) {
-                                /* a multinomial model has one rule for its K rows */
-                                if (multinomial)
-                                    for (int kk = 0; kk < K; kk++) eta_scale[kk] /= 5.0;
-                                else
-                                    eta_scale[k] /= 5.0;
-                                no_imp[k] = 0;
-                            } else {
-                                n_iter[k] = epoch + 1;
-                                if (multinomial)
-                                    for (int kk = 0; kk < K; kk++) active[kk] = 0;
-                                else
-                                    active[k] = 0;
-                            }
-                        }
-                        any_active |= active[k];
-                    }
-                    if (!stop && (!any_active || epoch + 1 >= P->max_iter)) stop = 1;
-                }
-                epoch_shared = epoch + 1;
-            }
-            if (stop) break;
-        }
+        fsgd_engine_ops ops = {batch_epoch, batch_score, batch_describe};
+        fsgd_drive_state ds;
+        ds.n_outputs = K;
+        ds.one_rule = multinomial;
+        ds.report_index = 0;
+        ds.n_train = (double)n_train;
+        ds.active = active;
+        ds.step_scale = eta_scale;
+        ds.eta_last = eta;
+        status = fsgd_drive(P, &ds, &ops, &F, probs, progress, progress_ctx);
     }
-    if (diverged) status = FSGD_DIVERGED;
-
-    for (int k = 0; k < K; k++) {
-        const double *Wk = S.W + (int64_t)k * ld;
-        for (int64_t j = 0; j < d; j++) {
-            if (is_float32) ((float *)probs[k].coef)[j] = (float)Wk[j];
-            else ((double *)probs[k].coef)[j] = Wk[j];
-        }
-        probs[k].intercept = Wk[d];
-        if (S.Wavg) {
-            const double *Ak = S.Wavg + (int64_t)k * ld;
-            for (int64_t j = 0; j < d; j++) {
-                if (is_float32) ((float *)probs[k].avg_coef)[j] = (float)Ak[j];
-                else ((double *)probs[k].avg_coef)[j] = Ak[j];
-            }
-            probs[k].avg_intercept = Ak[d];
-        }
-        probs[k].n_iter = multinomial ? n_iter[0] : n_iter[k];
-    }
+    batch_weights_io(S, probs, 1);
 
 done:
     for (int k = 0; k < K; k++) probs[k].status = status;
-    fsgd_order_free(&src.ord);
-    free(S.W);
-    free(S.Wavg);
-    free(S.G);
-    free(S.chunk_loss);
-    free(S.scratch);
-    free(S.chunk_nf);
-    free(S.block_pen);
-    free(S.block_sq);
-    for (int i = 0; i < 3; i++) free(S.rowbuf[i]);
-    free(vrows);
-    free(vpred);
+    batch_free(&F);
     free(active);
     free(positive);
     free(dbl);
-    free(ibl);
     return status;
 }
 

@@ -58,7 +58,13 @@ enum fsgd_order {
 
 enum fsgd_score { FSGD_SCORE_ACCURACY = 0, FSGD_SCORE_R2 = 1 };
 
-enum fsgd_status { FSGD_OK = 0, FSGD_DIVERGED = 1, FSGD_NO_MEMORY = 2, FSGD_INTERRUPTED = 3 };
+enum fsgd_status {
+    FSGD_OK = 0,
+    FSGD_DIVERGED = 1,          /* a prediction or a weight became infinite or NaN */
+    FSGD_NO_MEMORY = 2,
+    FSGD_INTERRUPTED = 3,       /* the progress callback asked to stop */
+    FSGD_INVALID_ARGUMENT = 4   /* fsgd_check_args rejected the call */
+};
 
 /* Training data, shared read-only by every binary problem of a fit. */
 typedef struct {
@@ -158,6 +164,13 @@ typedef struct {
     double epochs;             /* epochs done so far */
     double n_averaged;         /* averaged updates so far */
 } fsgd_batch_state;
+
+/* NULL when the arguments of a fit are valid, else a message that names the
+ * first invalid one ("loss: unknown loss code").  bp is NULL for the
+ * per-sample engine.  fsgd_fit and fsgd_fit_batch check their arguments with
+ * it and return FSGD_INVALID_ARGUMENT without fitting. */
+const char *fsgd_check_args(const fsgd_data *data, const fsgd_params *params, const fsgd_batch_params *bp,
+                            int n_problems);
 
 /* Number of state slots the optimizer keeps per coordinate. */
 int fsgd_optimizer_slots(int optimizer);

@@ -19,10 +19,12 @@
 #include <string.h>
 #include "fastsgd.h"
 
+#ifndef FSGD_INLINE
 #if defined(__GNUC__)
 #define FSGD_INLINE static inline __attribute__((always_inline))
 #else
 #define FSGD_INLINE static inline
+#endif
 #endif
 
 typedef struct {

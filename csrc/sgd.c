@@ -56,6 +56,10 @@ int fsgd_fit(const fsgd_data *data, const fsgd_params *params, fsgd_problem *pro
 {
     int k;
     const fsgd_fit_problem_fn fit_problem = fsgd_pick_kernels()->fit_problem;
+    if (fsgd_check_args(data, params, NULL, n_problems)) {
+        for (k = 0; k < n_problems; k++) problems[k].status = FSGD_INVALID_ARGUMENT;
+        return FSGD_INVALID_ARGUMENT;
+    }
     if (n_threads < 1) n_threads = 1;
     if (n_threads > n_problems) n_threads = n_problems;
     /* Each problem is independent and sequential inside, so the result does

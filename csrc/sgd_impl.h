@@ -601,28 +601,6 @@ FSGD_INLINE void FN(wv_l1penalty)(FN(fsgd_wv) *v, const int32_t *ind, int64_t nn
 
 #ifndef FSGD_SGD_SCALAR_HELPERS
 #define FSGD_SGD_SCALAR_HELPERS
-/* scikit-learn's learning rate at step t ("constant", "adaptive" and the PA
- * steps keep eta as it is) */
-FSGD_INLINE double sgd_eta(int lr, double eta, double eta0, double power_t, double alpha,
-                           double optimal_init, double t)
-{
-    if (lr == FSGD_LR_OPTIMAL) return 1.0 / (alpha * (optimal_init + t - 1.0));
-    if (lr == FSGD_LR_INVSCALING) return power_t == 0.5 ? eta0 / sqrt(t) : eta0 / pow(t, power_t);
-    return eta;
-}
-
-/* dloss clipped to +-1e12, as scikit-learn does.  The log loss's lies in
- * [-1, 1] (NaN stays NaN either way): no clip on the path from one
- * prediction to the next. */
-FSGD_INLINE double fsgd_clip_dloss(const int L, double dloss)
-{
-    const double max_dloss = 1e12;
-    if (L == FSGD_LOSS_LOG) return dloss;
-    if (dloss < -max_dloss) dloss = -max_dloss;
-    else if (dloss > max_dloss) dloss = max_dloss;
-    return dloss;
-}
-
 /* the gradient step's coefficient of x: -eta times the clipped dloss, times
  * the sample's class and sample weights */
 FSGD_INLINE double sgd_update(const int L, double dloss, double eta, double weight)
@@ -702,33 +680,26 @@ FSGD_INLINE void FN(prefetch_ahead)(const fsgd_data *D, const fsgd_order_state *
         FN(prefetch_row)(D, ord->next[ahead - ord->len_cur], sparse, to_l1, targets);
 }
 
-/* Validation score of the current weights on the rows of the validation mask:
- * weighted accuracy, or weighted R^2 (scikit-learn's r2_score with
- * force_finite).  ybar is the weighted mean target of those rows. */
-static double FN(validation_score)(const fsgd_data *D, const fsgd_params *P, const FN(fsgd_wv) *v,
-                                   double intercept, int32_t pos, double neg, double ybar,
-                                   const int sparse)
-{
-    double num = 0.0, den = 0.0, wsum = 0.0, good = 0.0;
-    const double ysel[2] = {neg, 1.0};
-    for (int64_t r = 0; r < D->n_samples; r++) {
-        if (!D->validation_mask[r]) continue;
-        FN(fsgd_row) row = FN(get_row)(D, r, sparse);
-        double p = FN(dot)(v->w, row.x, row.ind, row.nnz, sparse) * v->wscale + intercept;
-        double y = fsgd_target(D, r, pos, ysel);
-        double sw = D->sample_weight ? D->sample_weight[r] : 1.0;
-        if (P->score_kind == FSGD_SCORE_ACCURACY) {
-            wsum += sw;
-            if ((p > 0.0) == (y > 0.0)) good += sw;
-        } else {
-            num += sw * (y - p) * (y - p);
-            den += sw * (y - ybar) * (y - ybar);
-        }
-    }
-    if (P->score_kind == FSGD_SCORE_ACCURACY) return wsum > 0.0 ? good / wsum : 0.0;
-    if (den != 0.0) return 1.0 - num / den;
-    return num == 0.0 ? 1.0 : 0.0;
-}
+/* ---- one binary problem, driven by fsgd_drive (fit_control.h) ---- */
+
+/* The state of one problem's fit, kept between epochs. */
+typedef struct {
+    const fsgd_data *D;
+    const fsgd_params *P;
+    fsgd_problem *prob;
+    FN(fsgd_wv) v;
+    fsgd_order_state ord;
+    fsgd_schedule sch;
+    double ysel[2], wsel[2];   /* target and class weight by label (fsgd_target, kernels.h) */
+    double l1_ratio, ybar;
+    int64_t pf_rows;           /* rows prefetched ahead */
+    /* carried from epoch to epoch */
+    double t, eta, intercept, avg_intercept;
+    int64_t count;             /* samples seen in this fit */
+    /* shared with the driver */
+    double step_scale, eta_last;
+    uint8_t active;
+} FN(sample_fit);
 
 static int FN(all_finite)(const REAL *w, int64_t d)
 {
@@ -737,385 +708,294 @@ static int FN(all_finite)(const REAL *w, int64_t d)
     return ok;
 }
 
-FSGD_INLINE int FN(fit_one_impl)(const fsgd_data *D, const fsgd_params *P, fsgd_problem *prob,
-                                 int prob_index, fsgd_progress_fn progress, void *ctx,
-                                 const int L, const int sparse)
+/* The dense look-ahead epoch (penalty L2 or none, gradient steps).  A plain
+ * loop reads w right after the previous step wrote it, so each row waits for
+ * a dot product of d terms.  Here each row's update c x is applied one row
+ * late: x_k . w = a + c_prev b, with a = x_k . w before the previous row's
+ * update and b = x_k . x_{k-1}, both computed while the previous row's
+ * prediction was being turned into its update (axpy_dot3, which also applies
+ * the update before that).  The prediction is formed so that only one
+ * multiply-add waits for the previous row's derivative: the chain from one
+ * prediction to the next is the loss's derivative and that multiply-add.
+ * The steps are the plain loop's in exact arithmetic; rounding differs in
+ * the last bits.  Returns nonzero when a prediction was not finite. */
+FSGD_INLINE int FN(sample_epoch_lookahead)(FN(sample_fit) *s, FN(fsgd_wv) *vp, fsgd_lossacc *acc,
+                                          double *pen_sum_out, const int L)
 {
-    const int64_t n = D->n_samples, d = D->n_features;
-    const int lr = P->learning_rate, pen = P->penalty;
-    const double alpha = P->alpha, eta0 = P->eta0, power_t = P->power_t;
-    const double lparam = P->loss_param;
-    const int32_t pos = prob->positive_class;
-    const double neg = P->label_01 ? 0.0 : -1.0;
-    /* target and class weight by label (fsgd_target, kernels.h) */
-    const double ysel[2] = {neg, 1.0};
-    const double wsel[2] = {prob->weight_neg, prob->weight_pos};
+    const fsgd_data *D = s->D;
+    const fsgd_params *P = s->P;
+    const int64_t d = D->n_features;
+    const int lr = P->learning_rate;
+    const double alpha = P->alpha, lparam = P->loss_param;
+    const int32_t pos = s->prob->positive_class;
     const double *sw_arr = D->sample_weight;
-    const uint8_t *mask = D->validation_mask;
-    const int is_pa = (lr == FSGD_LR_PA1 || lr == FSGD_LR_PA2);
-    const int is_hinge = (L == FSGD_LOSS_HINGE);
-    double l1_ratio = P->l1_ratio;
-    if (pen == FSGD_PEN_L2) l1_ratio = 0.0;
-    else if (pen == FSGD_PEN_L1) l1_ratio = 1.0;
-    const int use_l1 = (pen == FSGD_PEN_L1 || pen == FSGD_PEN_ELASTICNET);
-    const int use_l2 = (pen >= FSGD_PEN_L2);
-    /* the look-ahead loop: dense rows, no L1 part, gradient steps */
-    const int lookahead = !sparse && !use_l1 && !is_pa;
-    double t = P->t_start;
-    double eta = eta0;
-    double intercept = prob->intercept, avg_intercept = prob->avg_intercept;
-    double optimal_init = 0.0;
-    int status = FSGD_OK;
-    double t_begin = fsgd_now();
-
-    FN(fsgd_wv) v;
-    v.w = (REAL *)prob->coef;
-    v.wscale = 1.0;
-    v.aw = NULL;
-    v.avg_a = 0.0;
-    v.avg_b = 1.0;
-    v.q = NULL;
-    v.u = 0.0;
-    v.d = d;
-    v.track = (pen != FSGD_PEN_NONE) && !is_pa;
-    v.track_l1 = v.track && use_l1;
-    /* float32 with averaging folds wscale back at 1e-3: the averaged weights
-     * are (aw + avg_a w) / avg_b, whose two terms grow like 1 / wscale and
-     * cancel, amplifying the float32 rounding of w by about 1 / wscale (at
-     * 1e-6 the average was 1% off) */
-    v.reset_threshold = sizeof(REAL) == 4 ? (P->average > 0 ? 1e-3 : 1e-6) : 1e-9;
-
-    fsgd_order_state ord;
-    double row_bytes = sparse ? (double)(D->indptr[n] - D->indptr[0]) * (sizeof(REAL) + 4) / (n > 0 ? n : 1)
-                              : (double)d * sizeof(REAL);
-    int order_ok = fsgd_order_init(&ord, P->order, n, row_bytes, prob->seed, mask);
-    ord.run_rows = fsgd_sample_run_rows(row_bytes);
-    if (use_l1) v.q = (double *)calloc((size_t)(d > 0 ? d : 1), sizeof(double));
-    if (P->average > 0) {
-        v.aw = (double *)malloc(sizeof(double) * (size_t)(d > 0 ? d : 1));
-        if (v.aw)
-            for (int64_t j = 0; j < d; j++) v.aw[j] = (double)((const REAL *)prob->avg_coef)[j];
-    }
-    if (order_ok != 0 || (use_l1 && !v.q) || (P->average > 0 && !v.aw)) {
-        status = FSGD_NO_MEMORY;
-        goto done;
-    }
-
-    int64_t train_count = n;
-    double ybar = 0.0;
-    if (mask) {
-        double sy = 0.0, sw = 0.0;
-        for (int64_t r = 0; r < n; r++) {
-            if (!mask[r]) continue;
-            train_count--;
-            double w_r = sw_arr ? sw_arr[r] : 1.0;
-            sy += w_r * fsgd_target(D, r, pos, ysel);
-            sw += w_r;
-        }
-        ybar = sw > 0.0 ? sy / sw : 0.0;
-    }
-    if (train_count < 1) train_count = 1;
-
-    if (lr == FSGD_LR_OPTIMAL) {
-        double typw = sqrt(1.0 / sqrt(alpha));
-        double g = loss_dloss(L, lparam, 1.0, -typw);
-        double initial_eta0 = typw / (g > 1.0 ? g : 1.0);
-        optimal_init = 1.0 / (initial_eta0 * alpha);
-    }
-
-    /* rows are prefetched ahead in visiting order (in storage order too: the
-     * per-sample dependency chain keeps the core from running far enough
-     * ahead for the hardware prefetcher alone), into L1 in the dense
-     * look-ahead loop, an L2 hint elsewhere.  Measured on the Xeon of
-     * 2026-12-02 (benchmarks/epoch_harness.c, log loss, ns per row, rows
-     * ahead in brackets).  Storage order wants to stay within reach of the
-     * hardware's stream prefetcher: float32 with 100 features 35.8 (3), 34.4
-     * (4), 32.6 (6), 31.9 (8), 36-44 (16); float64 with 100, 57.9 (2), 56.3
-     * (3), 58.0 (4), 64-78 (6), 83 (8); float32 with 20, 20.2 (4), 18.9 (8),
-     * 18.0 (16 and 40): about 3 KiB ahead (on the EPYC, 4 rows of 100
-     * features had been best).  Random orders (block order here) want both
-     * enough time ahead and few enough bytes to stay in L1: float32 with 20
-     * features 21.6 (8), 21.9 (16), 20.3
-     * (24), 20.2 (32 and 48); float32 with 100, 36.4 (8), 35.8 (16), 34.9
-     * (24), 35.0 (32), 35.4 (48); float64 with 100, 63.0 (8), 62.6 (16), 63.2
-     * (24), 63.9 (32), 67.2 (48); float64 with 1,000, 795 (2), 805 (4), 826
-     * (8 and 16).  Hence about 12 KiB ahead, 2 to 32 rows. */
+    const int use_l2 = P->penalty >= FSGD_PEN_L2;
     const int pf_l1 = P->order == FSGD_ORDER_SEQUENTIAL;
-    const int64_t pf_rows = fsgd_sample_prefetch_rows(row_bytes, pf_l1);
-    int no_improvement = 0;
-    double best_obj = INFINITY, best_score = -INFINITY;
-    int epoch, n_iter = P->max_iter;
-    int64_t count = 0;
-    for (epoch = 0; epoch < P->max_iter; epoch++) {
-        fsgd_lossacc acc;
-        lossacc_init(&acc);
-        int nonfinite = 0;
-        double pen_sum = 0.0;
-        if (v.track) FN(wv_norms)(&v);
-        fsgd_order_epoch(&ord);
-        ord.len_cur = fsgd_order_fill(&ord, ord.cur);
-        if (lookahead) {
-            /* Dense rows, penalty L2 or none, gradient steps.  A plain loop
-             * reads w right after the previous step wrote it, so each row
-             * waits for a dot product of d terms.  Here each row's update
-             * c x is applied one row late: x_k . w = a + c_prev b, with
-             * a = x_k . w before the previous row's update and
-             * b = x_k . x_{k-1}, both computed while the previous row's
-             * prediction was being turned into its update (axpy_dot3, which
-             * also applies the update before that).  The prediction is
-             * then formed so that only one multiply-add waits for the
-             * previous row's derivative (below): the chain from one
-             * prediction to the next is the loss's derivative and that
-             * multiply-add.  The steps are the plain loop's in exact
-             * arithmetic; rounding differs in the last bits. */
-            const REAL *xprev = NULL;
-            double cprev = 0.0, a = 0.0, b = 0.0, xx = 0.0;
-            /* the previous row's clipped derivative, its factor -eta weight,
-             * its update and the intercept before it */
-            double gprev = 0.0, mprev = 0.0, uprev = 0.0, icpt_prev = intercept;
-            const double decay = P->fit_intercept ? P->intercept_decay : 0.0;
-            int first = 1;
-            while (ord.len_cur > 0) {
-                ord.len_next = fsgd_order_fill(&ord, ord.next);
-                for (int64_t k = 0; k < ord.len_cur; k++) {
-                    /* into L1 in every order (one level, not L2 further ahead
-                     * and L1 nearer: 1.5-2.5% faster with runs of rows) */
-                    FN(prefetch_ahead)(D, &ord, k + pf_rows, 0, 1, !pf_l1);
-                    const int64_t r = ord.cur[k];
-                    const REAL *x = (const REAL *)D->X + r * d;
-                    if (first) {
-                        a = FN(dot_dense_xx)(v.w, x, d, &xx);
-                        first = 0;
-                    }
-                    /* p = wscale a + update_prev b + intercept, where
-                     * update_prev = m g (g the previous row's clipped
-                     * derivative, m = -eta weight) and the intercept took the
-                     * step update_prev decay: p = (wscale a + intercept
-                     * before that step) + g (m (b + decay)), in which only
-                     * the last multiply-add waits for g.  Measured with
-                     * benchmarks/epoch_harness.c (float32, block order, log
-                     * loss), against (a + cprev b) wscale + intercept: 20
-                     * features, block order, 31.1 -> 24.3 ns per row; 8
-                     * features, storage order, 27.0 -> 23.5; 100 features
-                     * (bound by memory there) no change. */
-                    double wx = v.wscale * a + uprev * b;
-                    const double p = (v.wscale * a + icpt_prev) + gprev * (mprev * (b + decay));
-                    const int64_t rn = k + 1 < ord.len_cur ? ord.cur[k + 1]
-                                       : (ord.len_next > 0 ? ord.next[0] : -1);
-                    double an = 0.0, bn = 0.0, xxn = 0.0;
-                    if (rn >= 0)
-                        FN(axpy_dot3)(v.w, xprev ? xprev : x, cprev, (const REAL *)D->X + rn * d, x,
-                                      d, &an, &bn, &xxn);
-                    else if (cprev != 0.0)
-                        FN(axpy_dense)(v.w, xprev, d, cprev);
-                    double cw;
-                    const double y = fsgd_target_weight(D, r, pos, ysel, wsel, &cw);
-                    nonfinite |= !isfinite(p);
-                    eta = sgd_eta(lr, eta, eta0, power_t, alpha, optimal_init, t);
-                    double dloss = loss_step(L, lparam, y, p, &acc);
-                    if (v.track) pen_sum += 0.5 * v.sq_norm;
-                    const double weight = cw * (sw_arr ? sw_arr[r] : 1.0);
-                    const double g = fsgd_clip_dloss(L, dloss);
-                    const double m = -eta * weight;
-                    double update = m * g;
-                    gprev = g;
-                    mprev = m;
-                    uprev = update;
-                    icpt_prev = intercept;
-                    if (use_l2) {
-                        double c = 1.0 - eta * alpha;
-                        if (c < 0.0) c = 0.0;
-                        double s_new = v.wscale * c;
-                        FN(wv_scale)(&v, c);
-                        if (v.wscale != s_new) an *= s_new; /* w was rescaled to wscale 1 */
-                        wx *= c;
-                    }
-                    cprev = 0.0;
-                    if (update != 0.0) {
-                        cprev = g * (m / v.wscale);
-                        if (v.track) {
-                            double sq = v.sq_norm + update * (2.0 * wx + update * xx);
-                            v.sq_norm = sq > 0.0 ? sq : 0.0;
-                        }
-                        if (P->fit_intercept) intercept += update * P->intercept_decay;
-                    }
-                    xprev = x;
-                    if (P->average > 0 && (double)P->average <= t) {
-                        double num_iter = t - (double)P->average + 1.0;
-                        FN(wv_add_average)(&v, x, NULL, d, update, num_iter, 0);
-                        avg_intercept += (intercept - avg_intercept) / num_iter;
-                    }
-                    a = an;
-                    b = bn;
-                    xx = xxn;
-                    t += 1.0;
-                    count++;
-                }
-                int64_t *tmp = ord.cur;
-                ord.cur = ord.next;
-                ord.next = tmp;
-                ord.len_cur = ord.len_next;
+    fsgd_order_state *ord = &s->ord;
+    FN(fsgd_wv) v = *vp;
+    double t = s->t, eta = s->eta, intercept = s->intercept, avg_intercept = s->avg_intercept;
+    int64_t count = s->count;
+    double pen_sum = 0.0;
+    int nonfinite = 0;
+    const REAL *xprev = NULL;
+    double cprev = 0.0, a = 0.0, b = 0.0, xx = 0.0;
+    /* the previous row's clipped derivative, its factor -eta weight, its
+     * update and the intercept before it */
+    double gprev = 0.0, mprev = 0.0, uprev = 0.0, icpt_prev = intercept;
+    const double decay = P->fit_intercept ? P->intercept_decay : 0.0;
+    int first = 1;
+    while (ord->len_cur > 0) {
+        ord->len_next = fsgd_order_fill(ord, ord->next);
+        for (int64_t k = 0; k < ord->len_cur; k++) {
+            /* into L1 in every order */
+            FN(prefetch_ahead)(D, ord, k + s->pf_rows, 0, 1, !pf_l1);
+            const int64_t r = ord->cur[k];
+            const REAL *x = (const REAL *)D->X + r * d;
+            if (first) {
+                a = FN(dot_dense_xx)(v.w, x, d, &xx);
+                first = 0;
             }
-            if (cprev != 0.0) FN(axpy_dense)(v.w, xprev, d, cprev); /* the last row's update */
-        }
-        while (ord.len_cur > 0) {
-            ord.len_next = fsgd_order_fill(&ord, ord.next);
-            for (int64_t k = 0; k < ord.len_cur; k++) {
-                FN(prefetch_ahead)(D, &ord, k + pf_rows, sparse, pf_l1, !pf_l1);
-                const int64_t r = ord.cur[k];
-                FN(fsgd_row) row = FN(get_row)(D, r, sparse);
-                double cw;
-                const double y = fsgd_target_weight(D, r, pos, ysel, wsel, &cw);
-                double xx = 0.0;
-                double wx = sparse ? FN(dot)(v.w, row.x, row.ind, row.nnz, sparse)
-                                   : FN(dot_dense_xx)(v.w, row.x, row.nnz, &xx);
-                wx *= v.wscale;  /* w.x of the true weights */
-                const double p = wx + intercept;
-                /* an infinite or NaN prediction is divergence even when the
-                 * clipped derivative would keep the weights finite */
-                nonfinite |= !isfinite(p);
-                eta = sgd_eta(lr, eta, eta0, power_t, alpha, optimal_init, t);
-                double dloss = loss_step(L, lparam, y, p, &acc);
-                if (v.track)
-                    pen_sum += (1.0 - l1_ratio) * 0.5 * v.sq_norm + l1_ratio * v.l1_norm;
-                const double weight = cw * (sw_arr ? sw_arr[r] : 1.0);
-                double update;
-                if (is_pa) {
-                    double sq = sparse ? FN(sqnorm_row)(row.x, row.nnz) : xx;
-                    double lv = loss_value(L, lparam, y, p);
-                    if (lr == FSGD_LR_PA1) {
-                        if (sq == 0.0) continue;  /* skipped, as scikit-learn does */
-                        update = lv / sq;
-                        if (update > eta0) update = eta0;
-                    } else {
-                        update = lv / (sq + 0.5 / eta0);
-                    }
-                    if (is_hinge) update *= y;
-                    else if (y - p < 0.0) update *= -1.0;
-                    update *= weight;
-                } else {
-                    update = sgd_update(L, dloss, eta, weight);
-                }
-                if (use_l2) {
-                    double c = 1.0 - (1.0 - l1_ratio) * eta * alpha;
-                    if (c < 0.0) c = 0.0;
-                    FN(wv_scale)(&v, c);
-                    wx *= c;
-                }
-                if (update != 0.0) {
-                    FN(wv_add)(&v, row.x, row.ind, row.nnz, update, sparse);
-                    if (!sparse && v.track) {
-                        double sq = v.sq_norm + update * (2.0 * wx + update * xx);
-                        v.sq_norm = sq > 0.0 ? sq : 0.0;
-                    }
-                    if (P->fit_intercept) intercept += update * P->intercept_decay;
-                }
-                if (P->average > 0 && (double)P->average <= t) {
-                    double num_iter = t - (double)P->average + 1.0;
-                    FN(wv_add_average)(&v, row.x, row.ind, row.nnz, update, num_iter, sparse);
-                    avg_intercept += (intercept - avg_intercept) / num_iter;
-                }
-                if (use_l1) {
-                    v.u += l1_ratio * eta * alpha;
-                    FN(wv_l1penalty)(&v, row.ind, row.nnz, sparse);
-                }
-                t += 1.0;
-                count++;
+            /* p = wscale a + update_prev b + intercept, where update_prev =
+             * m g (g the previous row's clipped derivative, m = -eta weight)
+             * and the intercept took the step update_prev decay: p = (wscale
+             * a + intercept before that step) + g (m (b + decay)), in which
+             * only the last multiply-add waits for g. */
+            double wx = v.wscale * a + uprev * b;
+            const double p = (v.wscale * a + icpt_prev) + gprev * (mprev * (b + decay));
+            const int64_t rn = k + 1 < ord->len_cur ? ord->cur[k + 1] : (ord->len_next > 0 ? ord->next[0] : -1);
+            double an = 0.0, bn = 0.0, xxn = 0.0;
+            if (rn >= 0)
+                FN(axpy_dot3)(v.w, xprev ? xprev : x, cprev, (const REAL *)D->X + rn * d, x, d, &an, &bn, &xxn);
+            else if (cprev != 0.0)
+                FN(axpy_dense)(v.w, xprev, d, cprev);
+            double cw;
+            const double y = fsgd_target_weight(D, r, pos, s->ysel, s->wsel, &cw);
+            nonfinite |= !isfinite(p);
+            eta = fsgd_schedule_eta(&s->sch, eta, t, 0.0);
+            double dloss = loss_step(L, lparam, y, p, acc);
+            if (v.track) pen_sum += 0.5 * v.sq_norm;
+            const double weight = cw * (sw_arr ? sw_arr[r] : 1.0);
+            const double g = fsgd_clip_dloss(L, dloss);
+            const double m = -eta * weight;
+            double update = m * g;
+            gprev = g;
+            mprev = m;
+            uprev = update;
+            icpt_prev = intercept;
+            if (use_l2) {
+                double c = 1.0 - eta * alpha;
+                if (c < 0.0) c = 0.0;
+                double s_new = v.wscale * c;
+                FN(wv_scale)(&v, c);
+                if (v.wscale != s_new) an *= s_new; /* w was rescaled to wscale 1 */
+                wx *= c;
             }
-            int64_t *tmp = ord.cur;
-            ord.cur = ord.next;
-            ord.next = tmp;
-            ord.len_cur = ord.len_next;
-        }
-
-        double objective = (lossacc_total(&acc) + alpha * pen_sum) / (double)train_count;
-        if (prob->loss_curve) prob->loss_curve[epoch] = objective;
-
-        if (nonfinite || !isfinite(intercept) || !isfinite(v.wscale) || !FN(all_finite)(v.w, d)) {
-            status = FSGD_DIVERGED;
-            prob->failed_epoch = epoch + 1;
-            n_iter = epoch + 1;
-            break;
-        }
-
-        double score = NAN;
-        if (P->early_stopping) {
-            score = FN(validation_score)(D, P, &v, intercept, pos, neg, ybar, sparse);
-            if (P->tol > -INFINITY && score < best_score + P->tol) no_improvement++;
-            else no_improvement = 0;
-            if (score > best_score) best_score = score;
-        } else {
-            if (P->tol > -INFINITY && objective > best_obj - P->tol) no_improvement++;
-            else no_improvement = 0;
-            if (objective < best_obj) best_obj = objective;
-        }
-
-        if (progress) {
-            fsgd_epoch_info info;
-            double sq = 0.0;
-            int64_t nnz = 0;
-            for (int64_t j = 0; j < d; j++) {
-                double z = (double)v.w[j] * v.wscale;
-                sq += z * z;
-                nnz += z != 0.0;
+            cprev = 0.0;
+            if (update != 0.0) {
+                cprev = g * (m / v.wscale);
+                if (v.track) {
+                    double sq = v.sq_norm + update * (2.0 * wx + update * xx);
+                    v.sq_norm = sq > 0.0 ? sq : 0.0;
+                }
+                if (P->fit_intercept) intercept += update * P->intercept_decay;
             }
-            info.problem = prob_index;
-            info.epoch = epoch + 1;
-            info.objective = objective;
-            info.score = score;
-            info.norm = sqrt(sq);
-            info.nnz = nnz;
-            info.intercept = intercept;
-            info.t = (double)count;
-            info.seconds = fsgd_now() - t_begin;
-            if (progress(ctx, &info)) {
-                status = FSGD_INTERRUPTED;
-                n_iter = epoch + 1;
-                break;
+            xprev = x;
+            if (P->average > 0 && (double)P->average <= t) {
+                double num_iter = t - (double)P->average + 1.0;
+                FN(wv_add_average)(&v, x, NULL, d, update, num_iter, 0);
+                avg_intercept += (intercept - avg_intercept) / num_iter;
             }
+            a = an;
+            b = bn;
+            xx = xxn;
+            t += 1.0;
+            count++;
         }
-
-        if (no_improvement >= P->n_iter_no_change) {
-            if (lr == FSGD_LR_ADAPTIVE && eta > 1e-6) {
-                eta = eta / 5.0;
-                no_improvement = 0;
-            } else {
-                n_iter = epoch + 1;
-                break;
-            }
-        }
+        int64_t *tmp = ord->cur;
+        ord->cur = ord->next;
+        ord->next = tmp;
+        ord->len_cur = ord->len_next;
     }
-    prob->n_iter = n_iter;
-    FN(wv_reset)(&v);
-    if (v.aw)
-        for (int64_t j = 0; j < d; j++) ((REAL *)prob->avg_coef)[j] = (REAL)v.aw[j];
-
-done:
-    prob->intercept = intercept;
-    prob->avg_intercept = avg_intercept;
-    prob->status = status;
-    free(v.q);
-    free(v.aw);
-    fsgd_order_free(&ord);
-    return status;
+    if (cprev != 0.0) FN(axpy_dense)(v.w, xprev, d, cprev); /* the last row's update */
+    (void)lr;
+    *vp = v;
+    s->t = t;
+    s->eta = eta;
+    s->intercept = intercept;
+    s->avg_intercept = avg_intercept;
+    s->count = count;
+    *pen_sum_out += pen_sum;
+    return nonfinite;
 }
 
-/* One specialisation per (loss, storage): the loss and the storage are
- * constants inside each, so the compiler removes every per-sample branch on
- * them. */
-#define FSGD_SPECIALISE(L)                                                                      \
-    static int FN(FSGD_CAT(fit_one_dense_, L))(const fsgd_data *D, const fsgd_params *P,         \
-                                               fsgd_problem *pr, int i, fsgd_progress_fn f,      \
-                                               void *c)                                          \
-    {                                                                                            \
-        return FN(fit_one_impl)(D, P, pr, i, f, c, L, 0);                                        \
-    }                                                                                            \
-    static int FN(FSGD_CAT(fit_one_csr_, L))(const fsgd_data *D, const fsgd_params *P,           \
-                                             fsgd_problem *pr, int i, fsgd_progress_fn f,        \
-                                             void *c)                                            \
-    {                                                                                            \
-        return FN(fit_one_impl)(D, P, pr, i, f, c, L, 1);                                        \
+/* The general epoch: sparse or dense rows, every penalty, the PA rules.
+ * Returns nonzero when a prediction was not finite. */
+FSGD_INLINE int FN(sample_epoch_plain)(FN(sample_fit) *s, FN(fsgd_wv) *vp, fsgd_lossacc *acc,
+                                      double *pen_sum_out, const int L, const int sparse)
+{
+    const fsgd_data *D = s->D;
+    const fsgd_params *P = s->P;
+    const int lr = P->learning_rate;
+    const double alpha = P->alpha, eta0 = P->eta0, lparam = P->loss_param;
+    const int32_t pos = s->prob->positive_class;
+    const double *sw_arr = D->sample_weight;
+    const int is_pa = (lr == FSGD_LR_PA1 || lr == FSGD_LR_PA2);
+    const int is_hinge = (L == FSGD_LOSS_HINGE);
+    const double l1_ratio = s->l1_ratio;
+    const int use_l1 = (P->penalty == FSGD_PEN_L1 || P->penalty == FSGD_PEN_ELASTICNET);
+    const int use_l2 = (P->penalty >= FSGD_PEN_L2);
+    const int pf_l1 = P->order == FSGD_ORDER_SEQUENTIAL;
+    fsgd_order_state *ord = &s->ord;
+    FN(fsgd_wv) v = *vp;
+    double t = s->t, eta = s->eta, intercept = s->intercept, avg_intercept = s->avg_intercept;
+    int64_t count = s->count;
+    double pen_sum = 0.0;
+    int nonfinite = 0;
+    while (ord->len_cur > 0) {
+        ord->len_next = fsgd_order_fill(ord, ord->next);
+        for (int64_t k = 0; k < ord->len_cur; k++) {
+            FN(prefetch_ahead)(D, ord, k + s->pf_rows, sparse, pf_l1, !pf_l1);
+            const int64_t r = ord->cur[k];
+            FN(fsgd_row) row = FN(get_row)(D, r, sparse);
+            double cw;
+            const double y = fsgd_target_weight(D, r, pos, s->ysel, s->wsel, &cw);
+            double xx = 0.0;
+            double wx = sparse ? FN(dot)(v.w, row.x, row.ind, row.nnz, sparse)
+                               : FN(dot_dense_xx)(v.w, row.x, row.nnz, &xx);
+            wx *= v.wscale; /* w.x of the true weights */
+            const double p = wx + intercept;
+            /* an infinite or NaN prediction is divergence even when the
+             * clipped derivative would keep the weights finite */
+            nonfinite |= !isfinite(p);
+            eta = fsgd_schedule_eta(&s->sch, eta, t, 0.0);
+            double dloss = loss_step(L, lparam, y, p, acc);
+            if (v.track) pen_sum += (1.0 - l1_ratio) * 0.5 * v.sq_norm + l1_ratio * v.l1_norm;
+            const double weight = cw * (sw_arr ? sw_arr[r] : 1.0);
+            double update;
+            if (is_pa) {
+                double sq = sparse ? FN(sqnorm_row)(row.x, row.nnz) : xx;
+                double lv = loss_value(L, lparam, y, p);
+                if (lr == FSGD_LR_PA1) {
+                    if (sq == 0.0) continue; /* skipped, as scikit-learn does */
+                    update = lv / sq;
+                    if (update > eta0) update = eta0;
+                } else {
+                    update = lv / (sq + 0.5 / eta0);
+                }
+                if (is_hinge) update *= y;
+                else if (y - p < 0.0) update *= -1.0;
+                update *= weight;
+            } else {
+                update = sgd_update(L, dloss, eta, weight);
+            }
+            if (use_l2) {
+                double c = 1.0 - (1.0 - l1_ratio) * eta * alpha;
+                if (c < 0.0) c = 0.0;
+                FN(wv_scale)(&v, c);
+                wx *= c;
+            }
+            if (update != 0.0) {
+                FN(wv_add)(&v, row.x, row.ind, row.nnz, update, sparse);
+                if (!sparse && v.track) {
+                    double sq = v.sq_norm + update * (2.0 * wx + update * xx);
+                    v.sq_norm = sq > 0.0 ? sq : 0.0;
+                }
+                if (P->fit_intercept) intercept += update * P->intercept_decay;
+            }
+            if (P->average > 0 && (double)P->average <= t) {
+                double num_iter = t - (double)P->average + 1.0;
+                FN(wv_add_average)(&v, row.x, row.ind, row.nnz, update, num_iter, sparse);
+                avg_intercept += (intercept - avg_intercept) / num_iter;
+            }
+            if (use_l1) {
+                v.u += l1_ratio * eta * alpha;
+                FN(wv_l1penalty)(&v, row.ind, row.nnz, sparse);
+            }
+            t += 1.0;
+            count++;
+        }
+        int64_t *tmp = ord->cur;
+        ord->cur = ord->next;
+        ord->next = tmp;
+        ord->len_cur = ord->len_next;
     }
+    *vp = v;
+    s->t = t;
+    s->eta = eta;
+    s->intercept = intercept;
+    s->avg_intercept = avg_intercept;
+    s->count = count;
+    *pen_sum_out += pen_sum;
+    return nonfinite;
+}
+
+/* One epoch (fsgd_engine_ops.run_epoch), for loss L and storage `sparse`
+ * fixed at compile time. */
+FSGD_INLINE int FN(sample_epoch)(void *self, double *objective_sum, const int L, const int sparse)
+{
+    FN(sample_fit) *s = (FN(sample_fit) *)self;
+    const fsgd_params *P = s->P;
+    const int is_pa = (P->learning_rate == FSGD_LR_PA1 || P->learning_rate == FSGD_LR_PA2);
+    const int use_l1 = (P->penalty == FSGD_PEN_L1 || P->penalty == FSGD_PEN_ELASTICNET);
+    fsgd_lossacc acc;
+    lossacc_init(&acc);
+    double pen_sum = 0.0;
+    int nonfinite = 0;
+    if (P->learning_rate == FSGD_LR_ADAPTIVE) s->eta = s->step_scale;
+    if (s->v.track) FN(wv_norms)(&s->v);
+    fsgd_order_epoch(&s->ord);
+    s->ord.len_cur = fsgd_order_fill(&s->ord, s->ord.cur);
+    if (!sparse && !use_l1 && !is_pa) nonfinite |= FN(sample_epoch_lookahead)(s, &s->v, &acc, &pen_sum, L);
+    nonfinite |= FN(sample_epoch_plain)(s, &s->v, &acc, &pen_sum, L, sparse);
+    objective_sum[0] += lossacc_total(&acc) + P->alpha * pen_sum;
+    s->eta_last = s->eta;
+    return nonfinite || !isfinite(s->intercept) || !isfinite(s->v.wscale) ||
+           !FN(all_finite)(s->v.w, s->D->n_features);
+}
+
+/* Validation score of the current weights (fsgd_engine_ops.score). */
+static void FN(sample_score)(void *self, double *score)
+{
+    FN(sample_fit) *s = (FN(sample_fit) *)self;
+    const fsgd_data *D = s->D;
+    const int sparse = D->is_csr;
+    const int kind = s->P->score_kind;
+    fsgd_score_acc acc = {0.0, 0.0, 0.0, 0.0};
+    for (int64_t r = 0; r < D->n_samples; r++) {
+        if (!D->validation_mask[r]) continue;
+        FN(fsgd_row) row = FN(get_row)(D, r, sparse);
+        double p = FN(dot)(s->v.w, row.x, row.ind, row.nnz, sparse) * s->v.wscale + s->intercept;
+        double y = fsgd_target(D, r, s->prob->positive_class, s->ysel);
+        double sw = D->sample_weight ? D->sample_weight[r] : 1.0;
+        fsgd_score_add(&acc, kind, sw, y, p, s->ybar);
+    }
+    score[0] = fsgd_score_value(&acc, kind);
+}
+
+/* The weights for the epoch report (fsgd_engine_ops.describe). */
+static void FN(sample_describe)(void *self, int k, fsgd_epoch_info *info)
+{
+    FN(sample_fit) *s = (FN(sample_fit) *)self;
+    double sq = 0.0;
+    int64_t nnz = 0;
+    (void)k;
+    for (int64_t j = 0; j < s->D->n_features; j++) {
+        double z = (double)s->v.w[j] * s->v.wscale;
+        sq += z * z;
+        nnz += z != 0.0;
+    }
+    info->norm = sqrt(sq);
+    info->nnz = nnz;
+    info->intercept = s->intercept;
+    info->t = (double)s->count;
+}
+
+/* One specialisation of the epoch per (loss, storage): the loss and the
+ * storage are constants inside each, so the compiler removes every
+ * per-sample branch on them. */
+#define FSGD_SPECIALISE(L)                                                                          \
+    static int FN(FSGD_CAT(sample_epoch_dense_, L))(void *s, double *o) { return FN(sample_epoch)(s, o, L, 0); } \
+    static int FN(FSGD_CAT(sample_epoch_csr_, L))(void *s, double *o) { return FN(sample_epoch)(s, o, L, 1); }
 
 FSGD_SPECIALISE(0)
 FSGD_SPECIALISE(1)
@@ -1127,15 +1007,90 @@ FSGD_SPECIALISE(6)
 FSGD_SPECIALISE(7)
 #undef FSGD_SPECIALISE
 
-typedef int (*FN(fsgd_fit_one_fn))(const fsgd_data *, const fsgd_params *, fsgd_problem *, int,
-                                    fsgd_progress_fn, void *);
-
-static const FN(fsgd_fit_one_fn) FN(fit_one_table)[2][FSGD_N_LOSSES] = {
-    {FN(fit_one_dense_0), FN(fit_one_dense_1), FN(fit_one_dense_2), FN(fit_one_dense_3),
-     FN(fit_one_dense_4), FN(fit_one_dense_5), FN(fit_one_dense_6), FN(fit_one_dense_7)},
-    {FN(fit_one_csr_0), FN(fit_one_csr_1), FN(fit_one_csr_2), FN(fit_one_csr_3),
-     FN(fit_one_csr_4), FN(fit_one_csr_5), FN(fit_one_csr_6), FN(fit_one_csr_7)},
+static int (*const FN(sample_epoch_table)[2][FSGD_N_LOSSES])(void *, double *) = {
+    {FN(sample_epoch_dense_0), FN(sample_epoch_dense_1), FN(sample_epoch_dense_2), FN(sample_epoch_dense_3),
+     FN(sample_epoch_dense_4), FN(sample_epoch_dense_5), FN(sample_epoch_dense_6), FN(sample_epoch_dense_7)},
+    {FN(sample_epoch_csr_0), FN(sample_epoch_csr_1), FN(sample_epoch_csr_2), FN(sample_epoch_csr_3),
+     FN(sample_epoch_csr_4), FN(sample_epoch_csr_5), FN(sample_epoch_csr_6), FN(sample_epoch_csr_7)},
 };
+
+/* Fits one binary problem: set-up, the driver's epochs, the weights out. */
+static int FN(fit_problem)(const fsgd_data *D, const fsgd_params *P, fsgd_problem *prob, int prob_index,
+                           fsgd_progress_fn progress, void *ctx)
+{
+    const int64_t n = D->n_samples, d = D->n_features;
+    const int sparse = D->is_csr ? 1 : 0;
+    const int is_pa = (P->learning_rate == FSGD_LR_PA1 || P->learning_rate == FSGD_LR_PA2);
+    const int use_l1 = (P->penalty == FSGD_PEN_L1 || P->penalty == FSGD_PEN_ELASTICNET);
+    int status = FSGD_OK;
+    FN(sample_fit) s;
+    memset(&s, 0, sizeof(s));
+    s.D = D;
+    s.P = P;
+    s.prob = prob;
+    s.ysel[0] = P->label_01 ? 0.0 : -1.0;
+    s.ysel[1] = 1.0;
+    s.wsel[0] = prob->weight_neg;
+    s.wsel[1] = prob->weight_pos;
+    s.l1_ratio = fsgd_l1_ratio(P);
+    s.t = P->t_start;
+    s.eta = P->eta0;
+    s.step_scale = P->eta0;
+    s.intercept = prob->intercept;
+    s.avg_intercept = prob->avg_intercept;
+    fsgd_schedule_init(&s.sch, P, NULL, P->loss);
+
+    FN(fsgd_wv) *v = &s.v;
+    v->w = (REAL *)prob->coef;
+    v->wscale = 1.0;
+    v->avg_b = 1.0;
+    v->d = d;
+    v->track = (P->penalty != FSGD_PEN_NONE) && !is_pa;
+    v->track_l1 = v->track && use_l1;
+    /* float32 with averaging folds wscale back at 1e-3: the averaged weights
+     * are (aw + avg_a w) / avg_b, whose two terms grow like 1 / wscale and
+     * cancel, amplifying the float32 rounding of w by about 1 / wscale */
+    v->reset_threshold = sizeof(REAL) == 4 ? (P->average > 0 ? 1e-3 : 1e-6) : 1e-9;
+
+    const double row_bytes = sparse ? (double)(D->indptr[n] - D->indptr[0]) * (sizeof(REAL) + 4) / (n > 0 ? n : 1)
+                                    : (double)d * sizeof(REAL);
+    int order_ok = fsgd_order_init(&s.ord, P->order, n, row_bytes, prob->seed, D->validation_mask);
+    s.ord.run_rows = fsgd_sample_run_rows(row_bytes);
+    /* rows are prefetched ahead in visiting order, in storage order too: the
+     * per-sample dependency chain keeps the core from running far enough
+     * ahead for the hardware prefetcher alone (order.h has the distances) */
+    s.pf_rows = fsgd_sample_prefetch_rows(row_bytes, P->order == FSGD_ORDER_SEQUENTIAL);
+    if (use_l1) v->q = (double *)calloc((size_t)d, sizeof(double));
+    if (P->average > 0) {
+        v->aw = (double *)malloc(sizeof(double) * (size_t)d);
+        if (v->aw)
+            for (int64_t j = 0; j < d; j++) v->aw[j] = (double)((const REAL *)prob->avg_coef)[j];
+    }
+    if (order_ok != 0 || (use_l1 && !v->q) || (P->average > 0 && !v->aw)) {
+        status = FSGD_NO_MEMORY;
+        prob->status = status;
+    } else {
+        fsgd_engine_ops ops = {FN(sample_epoch_table)[sparse][P->loss], FN(sample_score), FN(sample_describe)};
+        fsgd_drive_state ds;
+        ds.n_outputs = 1;
+        ds.one_rule = 0;
+        ds.report_index = prob_index;
+        ds.n_train = (double)fsgd_training_rows(D, &s.ybar);
+        ds.active = &s.active;
+        ds.step_scale = &s.step_scale;
+        ds.eta_last = &s.eta_last;
+        status = fsgd_drive(P, &ds, &ops, &s, prob, progress, ctx);
+        FN(wv_reset)(v);
+        if (v->aw)
+            for (int64_t j = 0; j < d; j++) ((REAL *)prob->avg_coef)[j] = (REAL)v->aw[j];
+    }
+    prob->intercept = s.intercept;
+    prob->avg_intercept = s.avg_intercept;
+    free(v->q);
+    free(v->aw);
+    fsgd_order_free(&s.ord);
+    return status;
+}
 
 #undef FN
 #undef FSGD_VSFX

@@ -21,6 +21,7 @@
 #include "fastsgd.h"
 #include "kernels.h"
 #include "losses.h"
+#include "fit_control.h"
 #include "order.h"
 
 #ifndef FSGD_ISA
@@ -29,13 +30,6 @@
 #ifndef FSGD_VL
 #define FSGD_VL 4
 #endif
-
-static double fsgd_now(void)
-{
-    struct timespec ts;
-    timespec_get(&ts, TIME_UTC);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 #if defined(__GNUC__)
 typedef double fsgd_vd __attribute__((vector_size(8 * FSGD_VL)));
@@ -190,12 +184,8 @@ static inline __attribute__((always_inline)) fsgd_vd4 fsgd_widen8(fsgd_vf8 v)
 static int fit_problem(const fsgd_data *data, const fsgd_params *params, fsgd_problem *prob,
                        int index, fsgd_progress_fn progress, void *ctx)
 {
-    int loss = params->loss;
-    int sparse = data->is_csr ? 1 : 0;
-    if (loss < 0 || loss >= FSGD_N_LOSSES) return FSGD_NO_MEMORY;
-    if (data->is_float32)
-        return fit_one_table32[sparse][loss](data, params, prob, index, progress, ctx);
-    return fit_one_table64[sparse][loss](data, params, prob, index, progress, ctx);
+    if (data->is_float32) return fit_problem32(data, params, prob, index, progress, ctx);
+    return fit_problem64(data, params, prob, index, progress, ctx);
 }
 
 static fsgd_batch_chunk_fn batch_chunk_fn(int is_float32, int sparse, int loss)

@@ -1,0 +1,234 @@
+/*
+ * The fit control both engines share (fit_control.h): the epoch driver, the
+ * schedule's set-up, the checks of the arguments that reach C.  Compiled
+ * once, not per instruction set: it runs once per epoch, not per row.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fastsgd.h"
+#include "fit_control.h"
+#include "losses.h"
+
+double fsgd_now(void)
+{
+    struct timespec ts;
+    timespec_get(&ts, TIME_UTC);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* SGDR's cycles (fastsgd.h).  In closed form, so that the cost does not grow
+ * with e / T0; the count of whole cycles is then corrected where rounding put
+ * e on the wrong side of a cycle's start. */
+void fsgd_cosine_cycle(double T0, double mult, double e, double *T, double *Ti)
+{
+    if (mult == 1.0) {
+        *T = fmod(e, T0); /* exact */
+        *Ti = T0;
+        return;
+    }
+    /* cycles 0 .. n-1 end at T0 (mult^n - 1) / (mult - 1) */
+    double n = floor(log1p(e * (mult - 1.0) / T0) / log(mult));
+    if (!(n >= 0.0)) n = 0.0;
+    double len = T0 * pow(mult, n);
+    double start = (len - T0) / (mult - 1.0);
+    while (start > e && n > 0.0) {
+        len /= mult;
+        start -= len;
+        n -= 1.0;
+    }
+    while (e - start >= len) {
+        start += len;
+        len *= mult;
+    }
+    *T = e - start > 0.0 ? e - start : 0.0;
+    *Ti = len;
+}
+
+void fsgd_schedule_init(fsgd_schedule *S, const fsgd_params *P, const fsgd_batch_params *B, int loss)
+{
+    memset(S, 0, sizeof(*S));
+    S->lr = P->learning_rate;
+    S->eta0 = P->eta0;
+    S->power_t = P->power_t;
+    S->alpha = P->alpha;
+    S->optimal_factor = 1.0;
+    if (P->learning_rate == FSGD_LR_OPTIMAL) {
+        /* scikit-learn's heuristic: the step at t = 1 is the one that moves a
+         * typical weight 1 / sqrt(sqrt(alpha)) by the loss's derivative there */
+        double typw = sqrt(1.0 / sqrt(P->alpha));
+        double g = loss_dloss(loss, P->loss_param, 1.0, -typw);
+        double initial_eta0 = typw / (g > 1.0 ? g : 1.0);
+        S->optimal_init = 1.0 / (initial_eta0 * P->alpha);
+    }
+    if (B) {
+        /* heavy ball multiplies the step by 1 / (1 - momentum) in the long
+         * run: keep the effective step of plain SGD */
+        if (B->optimizer == FSGD_OPT_MOMENTUM || B->optimizer == FSGD_OPT_NESTEROV)
+            S->optimal_factor = 1.0 - B->momentum;
+        S->lr_decay = B->lr_decay;
+        S->lr_decay_epochs = B->lr_decay_epochs;
+        S->restart_epochs = B->restart_epochs;
+        S->restart_mult = B->restart_mult;
+        S->eta_min = B->eta_min;
+        S->warmup_epochs = B->warmup_epochs;
+    }
+}
+
+int64_t fsgd_training_rows(const fsgd_data *D, double *validation_ybar)
+{
+    int64_t n_train = D->n_samples;
+    double sy = 0.0, sw = 0.0;
+    if (D->validation_mask) {
+        for (int64_t r = 0; r < D->n_samples; r++) {
+            if (!D->validation_mask[r]) continue;
+            n_train--;
+            if (D->y) {
+                double w_r = D->sample_weight ? D->sample_weight[r] : 1.0;
+                sy += w_r * D->y[r];
+                sw += w_r;
+            }
+        }
+    }
+    *validation_ybar = sw > 0.0 ? sy / sw : 0.0;
+    return n_train;
+}
+
+const char *fsgd_check_args(const fsgd_data *D, const fsgd_params *P, const fsgd_batch_params *B,
+                            int n_problems)
+{
+    const int multinomial = B && B->multinomial;
+    if (!D || !P) return "data and params are required";
+    if (D->n_samples < 1) return "n_samples: no rows";
+    if (D->n_features < 1) return "n_features: no features";
+    if (n_problems < 1) return "n_problems: no problem to fit";
+    if (!D->X || (D->is_csr && (!D->indptr || !D->indices))) return "X: missing data";
+    if (!D->y == !D->y_code) return "y / y_code: exactly one is needed";
+    if (multinomial ? P->loss != FSGD_LOSS_LOG : (P->loss < 0 || P->loss >= FSGD_N_LOSSES))
+        return "loss: unknown loss code";
+    if (P->penalty < FSGD_PEN_NONE || P->penalty > FSGD_PEN_ELASTICNET) return "penalty: unknown penalty code";
+    if (!(P->alpha >= 0.0) || !(P->l1_ratio >= 0.0 && P->l1_ratio <= 1.0)) return "alpha / l1_ratio: out of range";
+    if (P->learning_rate < FSGD_LR_CONSTANT || P->learning_rate > (B ? FSGD_LR_COSINE : FSGD_LR_PA2))
+        return "learning_rate: unknown schedule code for this engine";
+    if (B && (P->learning_rate == FSGD_LR_PA1 || P->learning_rate == FSGD_LR_PA2))
+        return "learning_rate: the PA rules are per-sample only";
+    if (P->learning_rate == FSGD_LR_OPTIMAL && !(P->alpha > 0.0)) return "alpha: 'optimal' needs alpha > 0";
+    if (P->max_iter < 1) return "max_iter: must be >= 1";
+    if (P->n_iter_no_change < 1) return "n_iter_no_change: must be >= 1";
+    if (P->order < FSGD_ORDER_SEQUENTIAL || P->order > FSGD_ORDER_PERMUTATION) return "order: unknown order code";
+    if (P->score_kind != FSGD_SCORE_ACCURACY && P->score_kind != FSGD_SCORE_R2) return "score_kind: unknown code";
+    if (B) {
+        if (B->batch_size < 1) return "batch_size: must be >= 1";
+        if (B->optimizer < FSGD_OPT_SGD || B->optimizer > FSGD_OPT_ADAMW) return "optimizer: unknown optimizer code";
+        if (multinomial && !D->y_code) return "multinomial: needs class codes";
+    }
+    double ybar;
+    if (fsgd_training_rows(D, &ybar) < 1) return "validation_mask: no training rows left";
+    return NULL;
+}
+
+/* Outputs [*k0, *k1) that rule r covers. */
+static void rule_outputs(const fsgd_drive_state *ds, int r, int *k0, int *k1)
+{
+    *k0 = ds->one_rule ? 0 : r;
+    *k1 = ds->one_rule ? ds->n_outputs : r + 1;
+}
+
+int fsgd_drive(const fsgd_params *P, fsgd_drive_state *ds, const fsgd_engine_ops *ops, void *self,
+               fsgd_problem *probs, fsgd_progress_fn progress, void *progress_ctx)
+{
+    const int K = ds->n_outputs;
+    const int nr = ds->one_rule ? 1 : K;
+    int status = FSGD_OK;
+    double t_begin = fsgd_now();
+    /* per rule: best objective and score, epochs without improvement, n_iter;
+     * per output: the epoch's objective sum; per rule: the objective, score */
+    double *dbl = (double *)calloc((size_t)(4 * nr + K), sizeof(double));
+    int *ibl = (int *)calloc((size_t)(2 * nr), sizeof(int));
+    if (!dbl || !ibl) {
+        free(dbl);
+        free(ibl);
+        for (int k = 0; k < K; k++) probs[k].status = FSGD_NO_MEMORY;
+        return FSGD_NO_MEMORY;
+    }
+    double *best_obj = dbl, *best_score = dbl + nr, *objective = dbl + 2 * nr, *score = dbl + 3 * nr;
+    double *objsum = dbl + 4 * nr;
+    int *no_imp = ibl, *n_iter = ibl + nr;
+    for (int r = 0; r < nr; r++) {
+        best_obj[r] = INFINITY;
+        best_score[r] = -INFINITY;
+        n_iter[r] = P->max_iter;
+    }
+    for (int k = 0; k < K; k++) ds->active[k] = 1;
+
+    for (int epoch = 0; epoch < P->max_iter; epoch++) {
+        int stop = 0, any_active = 0;
+        for (int k = 0; k < K; k++) objsum[k] = 0.0;
+        const int diverged = ops->run_epoch(self, objsum);
+        for (int r = 0; r < nr; r++) {
+            if (!ds->active[r]) continue;
+            objective[r] = objsum[r] / ds->n_train;
+            if (probs[r].loss_curve) probs[r].loss_curve[epoch] = objective[r];
+        }
+        if (diverged) {
+            status = FSGD_DIVERGED;
+            for (int k = 0; k < K; k++) probs[k].failed_epoch = epoch + 1;
+            for (int r = 0; r < nr; r++)
+                if (ds->active[r]) n_iter[r] = epoch + 1;
+            break;
+        }
+        if (P->early_stopping) ops->score(self, score);
+        for (int r = 0; r < nr && !stop; r++) {
+            int k0, k1;
+            if (!ds->active[r]) continue;
+            rule_outputs(ds, r, &k0, &k1);
+            if (P->early_stopping) {
+                if (P->tol > -INFINITY && score[r] < best_score[r] + P->tol) no_imp[r]++;
+                else no_imp[r] = 0;
+                if (score[r] > best_score[r]) best_score[r] = score[r];
+            } else {
+                if (P->tol > -INFINITY && objective[r] > best_obj[r] - P->tol) no_imp[r]++;
+                else no_imp[r] = 0;
+                if (objective[r] < best_obj[r]) best_obj[r] = objective[r];
+            }
+            if (progress) {
+                fsgd_epoch_info info;
+                memset(&info, 0, sizeof(info));
+                ops->describe(self, r, &info);
+                info.problem = ds->report_index + r;
+                info.epoch = epoch + 1;
+                info.objective = objective[r];
+                info.score = P->early_stopping ? score[r] : NAN;
+                info.seconds = fsgd_now() - t_begin;
+                if (progress(progress_ctx, &info)) {
+                    status = FSGD_INTERRUPTED;
+                    stop = 1;
+                    for (int q = 0; q < nr; q++)
+                        if (ds->active[q]) n_iter[q] = epoch + 1;
+                    break;
+                }
+            }
+            if (no_imp[r] >= P->n_iter_no_change) {
+                if (P->learning_rate == FSGD_LR_ADAPTIVE && ds->eta_last[k0] > 1e-6) {
+                    for (int k = k0; k < k1; k++) ds->step_scale[k] /= 5.0;
+                    no_imp[r] = 0;
+                } else {
+                    n_iter[r] = epoch + 1;
+                    for (int k = k0; k < k1; k++) ds->active[k] = 0;
+                }
+            }
+            any_active |= ds->active[r];
+        }
+        if (stop || !any_active) break;
+    }
+    for (int k = 0; k < K; k++) {
+        probs[k].n_iter = n_iter[ds->one_rule ? 0 : k];
+        probs[k].status = status;
+    }
+    free(dbl);
+    free(ibl);
+    return status;
+}
