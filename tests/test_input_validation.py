@@ -772,3 +772,53 @@ def test_engine_checks_buffer_sizes(monkeypatch, sparse, position):
     est = fastsgd.SGDClassifier(max_iter=3, tol=None, early_stopping=position == 6)
     with pytest.raises(ValueError, match=_ENGINE_ARGS[position]):
         est.fit(X, y, sample_weight=sw)
+
+
+# the engine's argument check (fsgd_check_args): a bad code or an empty
+# training set reaching C is a ValueError naming it, not a MemoryError
+_BAD_ENGINE_ARGS = [
+    ({"loss": 99}, "loss: unknown loss code"),
+    ({"penalty": -1}, "penalty: unknown penalty code"),
+    ({"learning_rate": 42}, "learning_rate: unknown schedule code"),
+    ({"order": 7}, "order: unknown order code"),
+    ({"max_iter": 0}, "max_iter"),
+    ({"n_iter_no_change": 0}, "n_iter_no_change"),
+]
+
+
+@pytest.mark.parametrize("batch", [False, True], ids=["per-sample", "batch"])
+@pytest.mark.parametrize("change, match", _BAD_ENGINE_ARGS + [("all_validation", "validation_mask: no training rows")])
+def test_engine_rejects_invalid_arguments(monkeypatch, change, match, batch):
+    from fastsgd import _sgd
+
+    real_fit = _sgd._engine.fit
+
+    def bad_call(*args, **kwargs):
+        args = list(args)
+        if change == "all_validation":
+            args[6] = np.ones(args[0].shape[0], dtype=np.uint8)
+        else:
+            args[19] = {**args[19], **change}
+            if change.get("max_iter") == 0:
+                args[15] = np.zeros((args[15].shape[0], 1))
+        return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr(_sgd._engine, "fit", bad_call)
+    params = dict(max_iter=3, tol=None, early_stopping=change == "all_validation")
+    if batch:
+        params.update(batch_size=8, optimizer="adam")
+    est = fastsgd.SGDClassifier(**params)
+    with pytest.raises(ValueError, match="invalid argument: " + match):
+        est.fit(X0, Y_CLF)
+    assert not hasattr(est, "coef_")
+
+
+def test_engine_codes_come_from_the_header():
+    from fastsgd import _engine, _sgd
+
+    assert _sgd._LOSS_CODES["log_loss"][0] == _engine.LOSS["log"]
+    assert len(set(_engine.LOSS.values())) == len(_engine.LOSS)
+    assert len(set(_engine.OPTIMIZER.values())) == len(_engine.OPTIMIZER) == 8
+    assert set(_sgd._LEARNING_RATE_CODES) == set(_engine.LEARNING_RATE)
+    assert _engine.STATUS_INVALID_ARGUMENT not in (
+        _engine.STATUS_OK, _engine.STATUS_DIVERGED, _engine.STATUS_NO_MEMORY, _engine.STATUS_INTERRUPTED)

@@ -108,10 +108,44 @@ cdef extern from "fastsgd.h" nogil:
     const char *fsgd_kernels_name()
 
 
-STATUS_OK = 0
-STATUS_DIVERGED = 1
-STATUS_NO_MEMORY = 2
-STATUS_INTERRUPTED = 3
+cdef extern from "fastsgd.h" nogil:
+    # every code is defined once, in csrc/fastsgd.h; Python reads them from here
+    enum:
+        FSGD_LOSS_HINGE, FSGD_LOSS_SQUARED_HINGE, FSGD_LOSS_LOG, FSGD_LOSS_MODIFIED_HUBER,
+        FSGD_LOSS_SQUARED, FSGD_LOSS_HUBER, FSGD_LOSS_EPS_INSENSITIVE,
+        FSGD_LOSS_SQ_EPS_INSENSITIVE, FSGD_LOSS_SOFTMAX
+        FSGD_PEN_NONE, FSGD_PEN_L1, FSGD_PEN_L2, FSGD_PEN_ELASTICNET
+        FSGD_LR_CONSTANT, FSGD_LR_OPTIMAL, FSGD_LR_INVSCALING, FSGD_LR_ADAPTIVE, FSGD_LR_PA1,
+        FSGD_LR_PA2, FSGD_LR_STEP, FSGD_LR_EXPONENTIAL, FSGD_LR_COSINE
+        FSGD_OPT_SGD, FSGD_OPT_MOMENTUM, FSGD_OPT_NESTEROV, FSGD_OPT_ADAGRAD, FSGD_OPT_RMSPROP,
+        FSGD_OPT_ADADELTA, FSGD_OPT_ADAM, FSGD_OPT_ADAMW
+        FSGD_ORDER_SEQUENTIAL, FSGD_ORDER_BLOCK, FSGD_ORDER_PERMUTATION
+        FSGD_SCORE_ACCURACY, FSGD_SCORE_R2
+        FSGD_OK, FSGD_DIVERGED, FSGD_NO_MEMORY, FSGD_INTERRUPTED, FSGD_INVALID_ARGUMENT
+    const char *fsgd_check_args(const fsgd_data *data, const fsgd_params *params,
+                                const fsgd_batch_params *bp, int n_problems)
+
+
+LOSS = dict(hinge=FSGD_LOSS_HINGE, squared_hinge=FSGD_LOSS_SQUARED_HINGE, log=FSGD_LOSS_LOG,
+            modified_huber=FSGD_LOSS_MODIFIED_HUBER, squared=FSGD_LOSS_SQUARED,
+            huber=FSGD_LOSS_HUBER, epsilon_insensitive=FSGD_LOSS_EPS_INSENSITIVE,
+            squared_epsilon_insensitive=FSGD_LOSS_SQ_EPS_INSENSITIVE, softmax=FSGD_LOSS_SOFTMAX)
+PENALTY = dict(none=FSGD_PEN_NONE, l1=FSGD_PEN_L1, l2=FSGD_PEN_L2, elasticnet=FSGD_PEN_ELASTICNET)
+LEARNING_RATE = dict(constant=FSGD_LR_CONSTANT, optimal=FSGD_LR_OPTIMAL,
+                     invscaling=FSGD_LR_INVSCALING, adaptive=FSGD_LR_ADAPTIVE, pa1=FSGD_LR_PA1,
+                     pa2=FSGD_LR_PA2, step=FSGD_LR_STEP, exponential=FSGD_LR_EXPONENTIAL,
+                     cosine=FSGD_LR_COSINE)
+OPTIMIZER = dict(sgd=FSGD_OPT_SGD, momentum=FSGD_OPT_MOMENTUM, nesterov=FSGD_OPT_NESTEROV,
+                 adagrad=FSGD_OPT_ADAGRAD, rmsprop=FSGD_OPT_RMSPROP, adadelta=FSGD_OPT_ADADELTA,
+                 adam=FSGD_OPT_ADAM, adamw=FSGD_OPT_ADAMW)
+ORDER = dict(sequential=FSGD_ORDER_SEQUENTIAL, block=FSGD_ORDER_BLOCK,
+             permutation=FSGD_ORDER_PERMUTATION)
+SCORE = dict(accuracy=FSGD_SCORE_ACCURACY, r2=FSGD_SCORE_R2)
+STATUS_OK = FSGD_OK
+STATUS_DIVERGED = FSGD_DIVERGED
+STATUS_NO_MEMORY = FSGD_NO_MEMORY
+STATUS_INTERRUPTED = FSGD_INTERRUPTED
+STATUS_INVALID_ARGUMENT = FSGD_INVALID_ARGUMENT
 
 
 cdef class _Progress:
@@ -137,6 +171,15 @@ cdef int _progress_cb(void *ctx, const fsgd_epoch_info *info) noexcept nogil:
         except BaseException as exc:  # KeyboardInterrupt included: re-raised by fit
             prog.error = exc
             return 1
+    return 0
+
+
+cdef int _check_args(const fsgd_data *data, const fsgd_params *prm, const fsgd_batch_params *bp,
+                     Py_ssize_t K) except -1:
+    """ValueError naming the first argument the engine rejects (fsgd_check_args)."""
+    cdef const char *why = fsgd_check_args(data, prm, bp, <int>K)
+    if why != NULL:
+        raise ValueError("fastsgd engine: invalid argument: " + why.decode())
     return 0
 
 
@@ -342,6 +385,7 @@ def fit(X, const int32_t[::1] indices, const int64_t[::1] indptr,
             ctx = <void *>prog
             cb = _progress_cb
         if batch_params is None:
+            _check_args(&data, &prm, NULL, K)
             with nogil:
                 ret = fsgd_fit(&data, &prm, problems, <int>K, n_threads, cb, ctx)
         else:
@@ -363,6 +407,7 @@ def fit(X, const int32_t[::1] indices, const int64_t[::1] indptr,
             n_slots = fsgd_optimizer_slots(bp.optimizer)
             if slots.shape[0] != n_slots * K * (coef.shape[1] + 1) or counters.shape[0] != 3:
                 raise ValueError("optimizer state of the wrong size")
+            _check_args(&data, &prm, &bp, K)
             bst.slots = &slots[0] if slots.shape[0] > 0 else NULL
             bst.n_updates = counters[0]
             bst.epochs = counters[1]

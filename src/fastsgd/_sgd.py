@@ -36,50 +36,32 @@ MAX_INT = np.iinfo(np.int32).max
 DEFAULT_EPSILON = 0.1
 SPARSE_INTERCEPT_DECAY = 0.01  # as scikit-learn: the intercept moves slower on sparse data
 
-# loss name -> (engine code, fixed parameter or None when it is `epsilon`)
+# loss name -> (engine code, fixed parameter or None when it is `epsilon`); the
+# codes themselves are defined once, in csrc/fastsgd.h
 _LOSS_CODES = {
-    "hinge": (0, 1.0),
-    "perceptron": (0, 0.0),
-    "squared_hinge": (1, 1.0),
-    "log_loss": (2, 0.0),
-    "modified_huber": (3, 0.0),
-    "squared_error": (4, 0.0),
-    "huber": (5, None),
-    "epsilon_insensitive": (6, None),
-    "squared_epsilon_insensitive": (7, None),
+    "hinge": (_engine.LOSS["hinge"], 1.0),
+    "perceptron": (_engine.LOSS["hinge"], 0.0),
+    "squared_hinge": (_engine.LOSS["squared_hinge"], 1.0),
+    "log_loss": (_engine.LOSS["log"], 0.0),
+    "modified_huber": (_engine.LOSS["modified_huber"], 0.0),
+    "squared_error": (_engine.LOSS["squared"], 0.0),
+    "huber": (_engine.LOSS["huber"], None),
+    "epsilon_insensitive": (_engine.LOSS["epsilon_insensitive"], None),
+    "squared_epsilon_insensitive": (_engine.LOSS["squared_epsilon_insensitive"], None),
 }
-_PENALTY_CODES = {None: 0, "none": 0, "l1": 1, "l2": 2, "elasticnet": 3}
-_LEARNING_RATE_CODES = {
-    "constant": 1,
-    "optimal": 2,
-    "invscaling": 3,
-    "adaptive": 4,
-    "pa1": 5,
-    "pa2": 6,
-    "step": 7,
-    "exponential": 8,
-    "cosine": 9,
-}
+_PENALTY_CODES = {None: _engine.PENALTY["none"], **_engine.PENALTY}
+_LEARNING_RATE_CODES = _engine.LEARNING_RATE
 _PER_SAMPLE_RATES = {"constant", "optimal", "invscaling", "adaptive", "pa1", "pa2"}
-_OPTIMIZER_CODES = {
-    "sgd": 0,
-    "momentum": 1,
-    "nesterov": 2,
-    "adagrad": 3,
-    "rmsprop": 4,
-    "adadelta": 5,
-    "adam": 6,
-    "adamw": 7,
-}
+_OPTIMIZER_CODES = _engine.OPTIMIZER
 # optimizers whose step is scaled per coordinate; for them learning_rate="optimal"
 # is the constant step their paper recommends (docs/batch.md)
 _ADAPTIVE_OPTIMIZERS = {"adagrad", "rmsprop", "adadelta", "adam", "adamw"}
 _PAPER_LEARNING_RATE = {"adagrad": 0.01, "rmsprop": 0.001, "adadelta": 1.0, "adam": 0.001, "adamw": 0.001}
 _PAPER_RHO = {"rmsprop": 0.9, "adadelta": 0.95}
 _PAPER_EPSILON = {"adagrad": 1e-10, "rmsprop": 1e-8, "adadelta": 1e-6, "adam": 1e-8, "adamw": 1e-8}
-_ORDER_SEQUENTIAL, _ORDER_BLOCK, _ORDER_PERMUTATION = 0, 1, 2
-_SHUFFLE_MODES = {"block": _ORDER_BLOCK, "full": _ORDER_PERMUTATION}
-_SCORE_ACCURACY, _SCORE_R2 = 0, 1
+_ORDER_SEQUENTIAL = _engine.ORDER["sequential"]
+_SHUFFLE_MODES = {"block": _engine.ORDER["block"], "full": _engine.ORDER["permutation"]}
+_SCORE_ACCURACY, _SCORE_R2 = _engine.SCORE["accuracy"], _engine.SCORE["r2"]
 _CONTINUE = object()  # coef_init value: continue from the fitted state (partial_fit)
 
 
@@ -505,6 +487,8 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
             raise _divergence_error(int(failed_epoch[status == _engine.STATUS_DIVERGED].min()))
         if ret == _engine.STATUS_NO_MEMORY:
             raise MemoryError("fastsgd: could not allocate the engine's working memory")
+        if ret == _engine.STATUS_INVALID_ARGUMENT:  # the bridge checks first: not reached from here
+            raise ValueError("fastsgd engine: invalid argument")
         if ret != _engine.STATUS_OK:
             raise RuntimeError("fastsgd engine stopped with status %d" % ret)
         if bparams is None:
