@@ -11,15 +11,13 @@
  * FASTSGD_KERNELS=x86-64-v3 or baseline caps it, as in the package):
  *
  *   C=csrc; B=/tmp/fsgd_h; mkdir -p $B
- *   gcc -O3 -fno-math-errno -fopenmp -march=x86-64-v4 -DFSGD_ISA=v4 -DFSGD_VL=8 -I$C -c $C/sgd_kernels.c -o $B/k4.o
- *   gcc -O3 -fno-math-errno -fopenmp -march=x86-64-v3 -DFSGD_ISA=v3 -DFSGD_VL=4 -I$C -c $C/sgd_kernels.c -o $B/k3.o
- *   gcc -O3 -fno-math-errno -fopenmp -DFSGD_ISA=base -DFSGD_VL=4 -I$C -c $C/sgd_kernels.c -o $B/kb.o
- *   gcc -O3 -fno-math-errno -fopenmp -DFSGD_HAVE_V3 -DFSGD_HAVE_V4 -I$C -c $C/sgd.c -o $B/sgd.o
- *   gcc -O3 -fno-math-errno -fopenmp -I$C -c $C/batch.c -o $B/batch.o
- *   gcc -O2 -fopenmp -I$C benchmarks/epoch_harness.c $B/k4.o $B/k3.o $B/kb.o $B/sgd.o $B/batch.o -lm -o $B/harness
- *
- * (Until 2026-12-02 these lines linked the v3 kernels only, which on an
- * AVX-512 machine are not what the package runs.)
+ *   gcc -O3 -fno-math-errno -fopenmp -march=x86-64-v4 -DFSGD_ISA=v4 -DFSGD_VL=8 -I$C -c $C/kernels.c -o $B/k4.o
+ *   gcc -O3 -fno-math-errno -fopenmp -march=x86-64-v3 -DFSGD_ISA=v3 -DFSGD_VL=4 -I$C -c $C/kernels.c -o $B/k3.o
+ *   gcc -O3 -fno-math-errno -fopenmp -DFSGD_ISA=base -DFSGD_VL=4 -I$C -c $C/kernels.c -o $B/kb.o
+ *   gcc -O3 -fno-math-errno -fopenmp -DFSGD_HAVE_V3 -DFSGD_HAVE_V4 -I$C -c $C/api.c -o $B/api.o
+ *   gcc -O3 -fno-math-errno -fopenmp -I$C -c $C/fit_control.c -o $B/fit_control.o
+ *   gcc -O2 -fopenmp -I$C benchmarks/epoch_harness.c $B/k4.o $B/k3.o $B/kb.o $B/api.o $B/fit_control.o -lm -o $B/harness
+
  *
  * Run: harness [float32 (1) or float64 (0)] [d] [order: 0 storage, 1 block,
  * 2 permutation] [loss code, 2 = log]; e.g. `$B/harness 1 100 1 2`.

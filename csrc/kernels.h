@@ -1,8 +1,10 @@
-/* The per-instruction-set builds of sgd_kernels.c (see there). */
+/* What the per-instruction-set builds of kernels.c share with api.c, and the
+ * dtype-free scalar helpers of the kernels. */
 #ifndef FASTSGD_KERNELS_H
 #define FASTSGD_KERNELS_H
 
 #include "fastsgd.h"
+#include "fit_control.h"
 #include "losses.h"
 
 #define FSGD_ISA_CAT_(a, b) a##_##b
@@ -25,6 +27,25 @@ FSGD_INLINE double fsgd_target_weight(const fsgd_data *D, int64_t r, int32_t pos
     const double y = fsgd_target(D, r, pos, ysel);
     *weight = wsel[y > 0.0];
     return y;
+}
+
+/* One weight's cumulative L1 step (Tsuruoka et al.): towards zero by what is
+ * still owed, never across it; 1 / wscale is computed once per row by the
+ * caller instead of a division per weight (scikit-learn divides: the results
+ * differ in the last bit).  Sparse rows and the dense tail use it as is; the
+ * dense loop below does the same with masks four weights at a time. */
+FSGD_INLINE double fsgd_l1_step(double z, double ws, double inv_ws, double u, double qi)
+{
+    const double down = z - (u + qi) * inv_ws, up = z + (u - qi) * inv_ws;
+    const double s = ws * z;
+    return s > 0.0 ? (down < 0.0 ? 0.0 : down) : (s < 0.0 ? (up > 0.0 ? 0.0 : up) : z);
+}
+
+/* the per-sample gradient step's coefficient of x: -eta times the clipped
+ * dloss, times the sample's class and sample weights */
+FSGD_INLINE double sgd_update(const int L, double dloss, double eta, double weight)
+{
+    return -eta * fsgd_clip_dloss(L, dloss) * weight;
 }
 
 /* State slots an optimizer keeps per coordinate (fsgd_optimizer_slots); inline
@@ -50,7 +71,7 @@ static inline int fsgd_opt_slots(int optimizer)
 typedef int (*fsgd_fit_problem_fn)(const fsgd_data *, const fsgd_params *, fsgd_problem *, int,
                                    fsgd_progress_fn, void *);
 
-/* ---- batch engine: row kernels (batch_impl.h) called by batch_engine.h ---- */
+/* ---- batch engine: row kernels (batch_rows.inc) called by batch_engine.inc ---- */
 typedef struct {
     const double *W;           /* K x (d + 1) working weights, intercept last */
     int K;
@@ -66,7 +87,7 @@ typedef struct {
     int weighted;              /* sample or class weights other than 1 */
 } fsgd_batch_ctx;
 
-/* doubles of scratch a chunk of the batch engine needs (batch_impl.h):
+/* doubles of scratch a chunk of the batch engine needs (batch_rows.inc):
  * predictions, targets, weights and derivatives of a group of rows per output */
 #define FSGD_CHUNK_SCRATCH(K) ((size_t)(K) * (4 * FSGD_GROUP_MAX + 1))
 
@@ -82,14 +103,14 @@ typedef int (*fsgd_fit_batch_fn)(const fsgd_data *, const fsgd_params *,
 
 typedef struct {
     fsgd_fit_problem_fn fit_problem;   /* per-sample engine, one binary problem */
-    fsgd_fit_batch_fn fit_batch;       /* batch engine, a whole fit (batch_engine.h) */
+    fsgd_fit_batch_fn fit_batch;       /* batch engine, a whole fit (batch_engine.inc) */
 } fsgd_kernel_set;
 
 extern const fsgd_kernel_set fsgd_kernels_base;
 extern const fsgd_kernel_set fsgd_kernels_v3;
 extern const fsgd_kernel_set fsgd_kernels_v4;
 
-/* The build this CPU runs (sgd.c). */
+/* The build this CPU runs (api.c). */
 const fsgd_kernel_set *fsgd_pick_kernels(void);
 
 #endif

@@ -145,7 +145,7 @@ static inline int64_t fsgd_rows_in(double bytes, double row_bytes, int64_t lo, i
 }
 
 /* the per-sample engine's run length (above) and how many rows ahead it
- * prefetches in storage order or a random one (sgd_impl.h says why), for
+ * prefetches in storage order or a random one (sample_engine.inc says why), for
  * rows of row_bytes */
 static inline int64_t fsgd_sample_run_rows(double row_bytes)
 {

@@ -1,6 +1,7 @@
 /*
- * fastsgd engine driver: picks the build of the epoch loops for this CPU and
- * runs the binary problems of a fit (one-vs-rest) across OpenMP threads.
+ * The engine's public entry points (fastsgd.h): the choice of the kernels'
+ * build for this CPU, the per-sample fit of the one-vs-rest problems across
+ * OpenMP threads, the batch fit, and the loss functions exported for tests.
  */
 #include <math.h>
 #include <stdint.h>
@@ -15,7 +16,7 @@
 #include "kernels.h"
 #include "losses.h"
 
-/* Runtime dispatch: the best build of sgd_kernels.c this CPU can run.  The
+/* Runtime dispatch: the best build of kernels.c this CPU can run.  The
  * environment variable FASTSGD_KERNELS ("baseline", "x86-64-v3") caps the
  * choice, so that tests can run every build the machine supports. */
 const fsgd_kernel_set *fsgd_pick_kernels(void)
@@ -72,6 +73,20 @@ int fsgd_fit(const fsgd_data *data, const fsgd_params *params, fsgd_problem *pro
     for (k = 0; k < n_problems; k++)
         if (problems[k].status != FSGD_OK) return problems[k].status;
     return FSGD_OK;
+}
+
+int fsgd_optimizer_slots(int optimizer) { return fsgd_opt_slots(optimizer); }
+
+int fsgd_fit_batch(const fsgd_data *data, const fsgd_params *params, const fsgd_batch_params *bp,
+                   fsgd_problem *problems, int n_problems, fsgd_batch_state *state, int n_threads,
+                   fsgd_progress_fn progress, void *progress_ctx)
+{
+    if (fsgd_check_args(data, params, bp, n_problems)) {
+        for (int k = 0; k < n_problems; k++) problems[k].status = FSGD_INVALID_ARGUMENT;
+        return FSGD_INVALID_ARGUMENT;
+    }
+    return fsgd_pick_kernels()->fit_batch(data, params, bp, problems, n_problems, state, n_threads,
+                                          progress, progress_ctx);
 }
 
 double fsgd_loss_value(int loss, double param, double y, double p)

@@ -1,32 +1,18 @@
 /*
- * The epoch loops, compiled once per instruction set.
- *
- * CMake builds this file several times: FSGD_ISA names the variant (base,
- * v3 = x86-64-v3 (AVX2, FMA), v4 = x86-64-v4 (AVX-512)) and FSGD_VL the
- * number of doubles in one vector of the kernels (8 for AVX-512, 4
- * otherwise: GCC lowers 64-byte generic vectors badly for AVX2, which made the
- * epoch twice as slow there, while AVX-512 gains from them with float32 data).
- * sgd.c picks the variant the CPU supports at run time.
+ * Vector types and conversions of the kernels (GCC/Clang vector extensions),
+ * for the build's vector width: FSGD_VL doubles per vector (8 for the AVX-512
+ * build, 4 otherwise), and fixed 32-byte vectors (fsgd_vd4, fsgd_vf8) that
+ * the per-sample loops use in every build.  Included by kernels.c only.
  */
-#include <math.h>
-#include <stdint.h>
-#include <stdlib.h>
+#ifndef FASTSGD_SIMD_H
+#define FASTSGD_SIMD_H
+
 #include <string.h>
-#include <time.h>
 
 #if defined(__AVX__)
 #include <immintrin.h>
 #endif
 
-#include "fastsgd.h"
-#include "kernels.h"
-#include "losses.h"
-#include "fit_control.h"
-#include "order.h"
-
-#ifndef FSGD_ISA
-#define FSGD_ISA base
-#endif
 #ifndef FSGD_VL
 #define FSGD_VL 4
 #endif
@@ -136,7 +122,7 @@ static inline __attribute__((always_inline)) void fsgd_hsum3_4(fsgd_vd4 a, fsgd_
 }
 
 /* Vectors of a fixed 32 bytes whatever FSGD_VL is: the per-sample float32
- * look-ahead step (sgd_impl.h) runs in 8 floats, widened through halves of 4
+ * look-ahead step (rows.inc) runs in 8 floats, widened through halves of 4
  * to 4 doubles, as float64's runs in 4 doubles. */
 typedef float fsgd_vf8 __attribute__((vector_size(32)));
 typedef float fsgd_vf4 __attribute__((vector_size(16)));
@@ -166,34 +152,26 @@ static inline __attribute__((always_inline)) fsgd_vd4 fsgd_widen8(fsgd_vf8 v)
 
 #endif
 
+#if defined(__GNUC__)
+static inline double fsgd_hsum4(fsgd_vd4 a) { return (a[0] + a[1]) + (a[2] + a[3]); }
 
-#define REAL double
-#define SFX 64
-#include "sgd_impl.h"
-#include "batch_impl.h"
-#undef REAL
-#undef SFX
-
-#define REAL float
-#define SFX 32
-#include "sgd_impl.h"
-#include "batch_impl.h"
-#undef REAL
-#undef SFX
-
-static int fit_problem(const fsgd_data *data, const fsgd_params *params, fsgd_problem *prob,
-                       int index, fsgd_progress_fn progress, void *ctx)
+/* the lanes of a float vector, widened and added pairwise: FSGD_VL doubles */
+FSGD_INLINE fsgd_vd fsgd_widen_sum(fsgd_vfw v)
 {
-    if (data->is_float32) return fit_problem32(data, params, prob, index, progress, ctx);
-    return fit_problem64(data, params, prob, index, progress, ctx);
+    return fsgd_f2d(fsgd_vfw_lo(v)) + fsgd_f2d(fsgd_vfw_hi(v));
 }
 
-static fsgd_batch_chunk_fn batch_chunk_fn(int is_float32, int sparse, int loss)
+/* G[0 .. FSGD_FL) += the lanes of v, widened */
+FSGD_INLINE void fsgd_widen_add(double *G, fsgd_vfw v)
 {
-    if (loss < 0 || loss > FSGD_LOSS_SOFTMAX) return NULL;
-    return is_float32 ? bchunk_table32[sparse ? 1 : 0][loss] : bchunk_table64[sparse ? 1 : 0][loss];
+    fsgd_vd g0, g1;
+    memcpy(&g0, G, sizeof(g0));
+    memcpy(&g1, G + FSGD_VL, sizeof(g1));
+    g0 += fsgd_f2d(fsgd_vfw_lo(v));
+    g1 += fsgd_f2d(fsgd_vfw_hi(v));
+    memcpy(G, &g0, sizeof(g0));
+    memcpy(G + FSGD_VL, &g1, sizeof(g1));
 }
+#endif
 
-#include "batch_engine.h"
-
-const fsgd_kernel_set FSGD_ISA_NAME(fsgd_kernels) = {fit_problem, fit_batch};
+#endif
