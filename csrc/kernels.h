@@ -13,7 +13,7 @@
 
 /* Row r's target: y[r], or for a label, ysel[label == pos] with
  * ysel = {neg, 1}; a table lookup, not a branch on the label, which a random
- * row order makes unpredictable (4% of a float32 epoch).  Both engines. */
+ * row order makes unpredictable.  Both engines. */
 FSGD_INLINE double fsgd_target(const fsgd_data *D, int64_t r, int32_t pos, const double *ysel)
 {
     if (D->y) return D->y[r];

@@ -133,12 +133,8 @@ FSGD_INLINE double loss_dloss(const int L, double param, double y, double p)
  * ln2 / 64 + r, |r| <= ln2 / 128, e^r by its Taylor polynomial of degree 5
  * (error below 4e-17), 2^(j/64) from a table of correctly rounded values, 2^k
  * added to its exponent.  In the per-sample loop the exponential is on the
- * chain from one row's prediction to the next; against the degree-12
- * polynomial on |r| <= ln2/2 it replaced (twice the operations), measured with
- * benchmarks/epoch_harness.c on 800,000 x 100, log loss: per-sample float32
- * 58.3 -> 54.5 ns/row in block order, 51.0 -> 47.1 in storage order, float64
- * 73.6 -> 71.4 and 58.6 -> 55.4; batch engine (Adam, batch 256, one thread)
- * float32 68.8 -> 66.1, float64 87.8 -> 85.1. */
+ * chain from one row's prediction to the next, so it is kept short: half
+ * the operations of a degree-12 polynomial on |r| <= ln2/2. */
 static const double fsgd_exp2_64[64] = { /* 2^(j/64), generated with 60-digit decimals */
     0x1.0000000000000p+0, 0x1.02c9a3e778061p+0, 0x1.059b0d3158574p+0, 0x1.0874518759bc8p+0,
     0x1.0b5586cf9890fp+0, 0x1.0e3ec32d3d1a2p+0, 0x1.11301d0125b51p+0, 0x1.1429aaea92de0p+0,

@@ -18,8 +18,8 @@
  *    the order as good as a full shuffle on data stored in a meaningful order
  *    (say sorted by label): SGD's late iterates average the last few hundred
  *    to few thousand gradients, and those must come from many places in the
- *    data (16 open chunks left the objective 3-5% above a full shuffle's on
- *    label-sorted data, 256 leave it within 0.5%).  When a chunk runs out the next chunk of
+ *    data (few open chunks leave the objective above a full shuffle's on
+ *    label-sorted data; FSGD_STREAMS of them do not).  When a chunk runs out the next chunk of
  *    the permutation takes its place; once the permutation is used up, the
  *    rows left in the open chunks are visited in a full random order, so an
  *    epoch never ends on a handful of chunks.  Memory is read as FSGD_STREAMS
@@ -35,21 +35,13 @@
  * engine takes runs of up to FSGD_SAMPLE_RUN_ROWS (below: fewer for wide
  * rows): over the few hundred to few thousand
  * steps that SGD's late iterates average, each open chunk already contributes
- * several consecutive rows, so taking them back to back changes little.
- * Measured (fits of 200,000 x 20 sorted by label, mean final objective over
- * 30 seeds, block order against a full shuffle): +0.48% / +0.76% with single
- * rows, +0.42% / +0.20% with runs of 4, +0.59% / +0.88% with runs of 8
- * (standard errors about 0.2%); on rows repeated 4 times in a row, and on
- * rows sorted by a feature, runs of 4 were no worse than single rows either.
- * Speed, 800,000 x 100, per-sample log loss: float32 70 -> 63 ns per row,
- * float64 92 -> 78 (AMD EPYC, 2026-11).  What pays is the run's length in
- * bytes, not in rows, and too long a run costs: on the Xeon of 2026-12-02
- * (benchmarks/order_walk.c with huge pages, ns per row, float32 / float64
- * rows of 400 / 800 bytes), runs of 1, 2, 4, 8 rows gave 34 / 55, 30 / 57,
- * 29 / 68, 31 / 70 (float64 16 rows: 74-86): best at 800-1,600 bytes.  So
- * the per-sample engine takes runs of FSGD_SAMPLE_RUN_BYTES or less, and at
- * most FSGD_SAMPLE_RUN_ROWS rows (fsgd_sample_run_rows): 4 rows of 400
- * bytes, 2 of 800, 1 of 1,100 or more.
+ * several consecutive rows, so taking them back to back changes little (the
+ * quality against a full shuffle is measured in tests/test_statistical.py).
+ * What pays is the run's length in bytes, not in rows, and too long a run
+ * costs, so the per-sample engine takes runs of FSGD_SAMPLE_RUN_BYTES or
+ * less, and at most FSGD_SAMPLE_RUN_ROWS rows (fsgd_sample_run_rows): 4 rows
+ * of 400 bytes, 2 of 800, 1 of 1,100 or more.  benchmarks/order_walk.c
+ * measures the memory walk alone; docs/performance-log.md has the figures.
  *
  * The engine prefetches a few rows ahead in visiting order, so random orders
  * pay the memory latency only once per chunk, not once per row.

@@ -27,7 +27,7 @@ typedef float fsgd_vfw __attribute__((vector_size(8 * FSGD_VL))); /* 2 FSGD_VL f
  * AVX or AVX-512.  GCC lowers the generic __builtin_convertvector of 4 floats
  * to 4 doubles in two halves (five instructions), and a float vector put
  * together from two halves through memory stalls on store forwarding at
- * every use (the float32 batch kernels ran at half speed with AVX2). */
+ * every use. */
 static inline __attribute__((always_inline)) fsgd_vd fsgd_f2d(fsgd_vf v)
 {
 #if defined(__AVX512F__) && FSGD_VL == 8
