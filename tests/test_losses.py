@@ -11,14 +11,14 @@ import pytest
 import scipy.sparse as sp
 import sklearn.linear_model as sk
 from scipy.special import expit
-from sklearn._loss._loss import CyHalfBinomialLoss, CyHalfSquaredError, CyHuberLoss
 from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import _sgd_fast
 from sklearn.preprocessing import StandardScaler
 
 import fastsgd
 from fastsgd import _engine
+
+from _reference import sklearn_loss_and_dloss
 
 # engine loss codes (csrc/fastsgd.h)
 HINGE, SQ_HINGE, LOG, MOD_HUBER, SQUARED, HUBER, EPS_INS, SQ_EPS_INS = range(8)
@@ -37,6 +37,13 @@ LOSS_CASES = [
     ("epsilon_insensitive_0", EPS_INS, 0.0, [-1.0, 0.5]),
     ("squared_epsilon_insensitive", SQ_EPS_INS, 0.1, [-2.5, 0.0, 0.7, 3.0]),
 ]
+# the estimators' name of each case's loss, where it differs
+SKLEARN_NAMES = {
+    "log": "log_loss",
+    "squared": "squared_error",
+    "huber_wide": "huber",
+    "epsilon_insensitive_0": "epsilon_insensitive",
+}
 
 
 def _kinks(code, param, y):
@@ -76,37 +83,13 @@ def test_dloss_matches_central_differences(name, code, param, targets):
     assert n_checked > 1000
 
 
-def _sklearn_loss_and_dloss(code, param, y, p):
-    """scikit-learn's own definitions (its SGD loss objects), as references."""
-    if code == HINGE:
-        obj = _sgd_fast.Hinge(param)
-    elif code == SQ_HINGE:
-        obj = _sgd_fast.SquaredHinge(param)
-    elif code == MOD_HUBER:
-        obj = _sgd_fast.ModifiedHuber()
-    elif code == EPS_INS:
-        obj = _sgd_fast.EpsilonInsensitive(param)
-    elif code == SQ_EPS_INS:
-        obj = _sgd_fast.SquaredEpsilonInsensitive(param)
-    else:
-        obj = None
-    if obj is not None:  # py_loss / py_dloss take (p, y)
-        return obj.py_loss(p, y), obj.py_dloss(p, y)
-    cy = {LOG: CyHalfBinomialLoss(), SQUARED: CyHalfSquaredError(), HUBER: CyHuberLoss(param)}[code]
-    yt, raw = np.array([y], dtype=np.float64), np.array([p], dtype=np.float64)
-    loss, grad = np.empty(1), np.empty(1)
-    cy.loss(yt, raw, None, loss, 1)
-    cy.gradient(yt, raw, None, grad, 1)
-    return loss[0], grad[0]
-
-
 @pytest.mark.parametrize("name, code, param, targets", LOSS_CASES, ids=[c[0] for c in LOSS_CASES])
 def test_loss_matches_sklearn_definitions(name, code, param, targets):
     # everywhere, kinks included: the conventions at the kinks must be the same
     for y in targets:
         pts = np.concatenate([_points(code, param, y, n=200, margin=0.0), _kinks(code, param, y)])
         for p in pts:
-            ref_l, ref_d = _sklearn_loss_and_dloss(code, param, y, p)
+            ref_l, ref_d = sklearn_loss_and_dloss(SKLEARN_NAMES.get(name, name), p, y, param)
             ours_l = _engine.loss_value(code, param, y, p)
             ours_d = _engine.loss_dloss(code, param, y, p)
             assert ours_l == pytest.approx(ref_l, rel=1e-12, abs=1e-12), (name, y, p)
