@@ -7,7 +7,8 @@
   estimator with it.
 - ``sklearn_loss_and_dloss``: scikit-learn's own definition of every loss and
   its derivative.
-- ``ovr_objectives``: the objective of each one-vs-rest problem, from
+- ``ovr_objectives``: the objective of each one-vs-rest problem, and
+  ``lbfgs_optimum``: its minimum by scipy's L-BFGS, both from
   ``fastsgd.objective`` (tested against scikit-learn in test_objective.py).
 """
 
@@ -16,12 +17,14 @@ from fractions import Fraction
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.optimize import minimize
 from scipy.special import expit, logsumexp, softmax
 from sklearn._loss._loss import CyHalfBinomialLoss, CyHalfSquaredError, CyHuberLoss
 from sklearn.linear_model import _sgd_fast
 from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 
 from fastsgd import objective
+from fastsgd._objective import REGRESSION_LOSSES, pointwise_loss
 
 
 def sklearn_loss_and_dloss(loss, p, y, epsilon=0.1):
@@ -66,6 +69,27 @@ def ovr_objectives(est, X, y, sample_weight=None):
     ])
 
 
+def lbfgs_optimum(X, y, loss, alpha, sample_weight=None, **options):
+    """scipy's L-BFGS from zero on fastsgd.objective with an L2 penalty, for a
+    binary or regression loss differentiable everywhere (log_loss,
+    squared_error): the gradient comes from np_dloss.  Returns scipy's result
+    (``x`` is the weights, intercept last)."""
+    n = X.shape[0]
+    sw = np.ones(n) if sample_weight is None else sample_weight
+    classes = None if loss in REGRESSION_LOSSES else np.unique(y)
+    t = y if classes is None else np.where(y == classes[1], 1.0, -1.0)
+
+    def value_and_gradient(theta):
+        w, b = theta[:-1], theta[-1]
+        value = objective(w, X, y, intercept=b, classes=classes, loss=loss, penalty="l2",
+                          alpha=alpha, sample_weight=sample_weight)
+        r = sw * np_dloss(loss, X @ w + b, t) / n
+        return value, np.r_[X.T @ r + alpha * w, r.sum()]
+
+    return minimize(value_and_gradient, np.zeros(X.shape[1] + 1), jac=True, method="L-BFGS-B",
+                    options=options)
+
+
 # ----------------------------------------------------------------------
 # the batch engine (docs/batch.md)
 def cosine_cycle_exact(T0, mult, e):
@@ -103,40 +127,15 @@ N_SLOTS = {
 MAX_DLOSS = 1e12
 
 
-# losses, from their definitions (scikit-learn's conventions: log loss and
-# squared loss as half deviances, log loss with y in {0, 1}, the other
-# classification losses with y in {-1, +1})
-def np_loss(loss, p, y, epsilon=0.1):
-    p = np.asarray(p, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
-    if loss == "log_loss":
-        return np.logaddexp(0.0, p) - y * p
-    if loss == "squared_error":
-        return 0.5 * (p - y) ** 2
-    if loss in ("hinge", "perceptron"):
-        thr = 1.0 if loss == "hinge" else 0.0
-        return np.maximum(0.0, thr - p * y)
-    if loss == "squared_hinge":
-        return np.maximum(0.0, 1.0 - p * y) ** 2
-    if loss == "modified_huber":
-        z = p * y
-        return np.where(z >= 1.0, 0.0, np.where(z >= -1.0, (1.0 - z) ** 2, -4.0 * z))
-    if loss == "huber":
-        r = np.abs(y - p)
-        return np.where(r <= epsilon, 0.5 * r**2, epsilon * (r - 0.5 * epsilon))
-    if loss == "epsilon_insensitive":
-        return np.maximum(0.0, np.abs(y - p) - epsilon)
-    if loss == "squared_epsilon_insensitive":
-        return np.maximum(0.0, np.abs(y - p) - epsilon) ** 2
-    raise ValueError(loss)
-
-
+# the losses' derivatives (their values are fastsgd._objective.pointwise_loss's,
+# tested against scikit-learn's in test_objective.py)
 def np_dloss(loss, p, y, epsilon=0.1):
-    """d loss / d p (subgradient convention of scikit-learn at the kinks)."""
+    """d loss / d p (subgradient convention of scikit-learn at the kinks);
+    y in {-1, +1} for the classification losses."""
     p = np.asarray(p, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     if loss == "log_loss":
-        return expit(p) - y
+        return expit(p) - (y > 0)
     if loss == "squared_error":
         return p - y
     if loss in ("hinge", "perceptron"):
@@ -244,17 +243,16 @@ class Reference:
         codes = np.searchsorted(self.classes, y)
         if self.multinomial:
             return codes, self.cw[codes]
-        neg = 0.0 if self.loss == "log_loss" else -1.0
         if self.K == 1:
             pos = codes == 1
-            T = np.where(pos, 1.0, neg)[:, None]
+            T = np.where(pos, 1.0, -1.0)[:, None]
             C = np.where(pos, self.cw[1], self.cw[0])[:, None]
             return T, C
         T = np.empty((len(y), self.K))
         C = np.empty((len(y), self.K))
         for k in range(self.K):
             pos = codes == k
-            T[:, k] = np.where(pos, 1.0, neg)
+            T[:, k] = np.where(pos, 1.0, -1.0)
             C[:, k] = np.where(pos, self.cw[k], 1.0)
         return T, C
 
@@ -299,7 +297,7 @@ class Reference:
         else:
             D = np.clip(np_dloss(self.loss, P, Tb, self.eps_loss), -MAX_DLOSS, MAX_DLOSS)
             coefs = sb[:, None] * Cb * D
-            losses = (sb[:, None] * Cb * np_loss(self.loss, P, Tb, self.eps_loss)).sum(axis=0)
+            losses = (sb[:, None] * Cb * pointwise_loss(self.loss, P, Tb, self.eps_loss)).sum(axis=0)
         G = np.zeros((self.K, d + 1))
         G[:, :d] = coefs.T @ Xb / m
         G[:, d] = coefs.sum(axis=0) / m

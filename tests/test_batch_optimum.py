@@ -8,15 +8,14 @@ loss curve's end against the objective at the fitted weights
 
 import numpy as np
 import pytest
-from scipy.optimize import minimize
-from scipy.special import expit, log_softmax, logsumexp, softmax
+from scipy.special import softmax
 from sklearn.datasets import make_classification, make_regression
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
-from fastsgd import SGDClassifier, SGDRegressor
+from fastsgd import SGDClassifier, SGDRegressor, objective
 
-from _reference import OPTIMIZERS, np_loss
+from _reference import OPTIMIZERS, lbfgs_optimum, ovr_objectives
 from helpers import make_data
 
 
@@ -38,27 +37,6 @@ RECIPE_ETA0 = {
 
 # ----------------------------------------------------------------------
 # the optimum of the regularised objective
-def _objective_logistic(W, b, X, y01, alpha):
-    p = X @ W + b
-    return np.mean(np.logaddexp(0.0, p) - y01 * p) + 0.5 * alpha * W @ W
-
-
-def _objective_squared(W, b, X, y, alpha):
-    p = X @ W + b
-    return np.mean(0.5 * (p - y) ** 2) + 0.5 * alpha * W @ W
-
-
-def _lbfgs_optimum(obj_grad, d):
-    res = minimize(
-        obj_grad,
-        np.zeros(d + 1),
-        jac=True,
-        method="L-BFGS-B",
-        options=dict(maxiter=20000, gtol=1e-12, ftol=1e-16),
-    )
-    return res.fun
-
-
 @pytest.fixture(scope="module")
 def recipe_problems():
     alpha = 1e-3
@@ -67,25 +45,11 @@ def recipe_problems():
     Xr, yr = make_regression(n_samples=20000, n_features=20, noise=10, random_state=0)
     Xr = StandardScaler().fit_transform(Xr)
     yr = (yr - yr.mean()) / yr.std()
-
-    def log_fg(theta):
-        W, b = theta[:-1], theta[-1]
-        p = Xc @ W + b
-        f = np.mean(np.logaddexp(0.0, p) - yc * p) + 0.5 * alpha * W @ W
-        r = (expit(p) - yc) / len(yc)
-        return f, np.concatenate([Xc.T @ r + alpha * W, [r.sum()]])
-
-    def sq_fg(theta):
-        W, b = theta[:-1], theta[-1]
-        p = Xr @ W + b
-        f = np.mean(0.5 * (p - yr) ** 2) + 0.5 * alpha * W @ W
-        r = (p - yr) / len(yr)
-        return f, np.concatenate([Xr.T @ r + alpha * W, [r.sum()]])
-
+    options = dict(maxiter=20000, gtol=1e-12, ftol=1e-16)
     return dict(
         alpha=alpha,
-        log=(Xc, yc, _lbfgs_optimum(log_fg, 20)),
-        sq=(Xr, yr, _lbfgs_optimum(sq_fg, 20)),
+        log=(Xc, yc, lbfgs_optimum(Xc, yc, "log_loss", alpha, **options).fun),
+        sq=(Xr, yr, lbfgs_optimum(Xr, yr, "squared_error", alpha, **options).fun),
     )
 
 
@@ -107,10 +71,9 @@ def test_reaches_optimum(recipe_problems, task, optimizer):
     )
     if task == "log":
         est = SGDClassifier(loss="log_loss", **params).fit(X, y)
-        f = _objective_logistic(est.coef_.ravel(), est.intercept_[0], X, y, alpha)
     else:
         est = SGDRegressor(loss="squared_error", **params).fit(X, y)
-        f = _objective_squared(est.coef_, est.intercept_[0], X, y, alpha)
+    f = objective(est, X, y)
     assert est.n_iter_ == 20
     assert f >= f_opt * (1 - 1e-9)  # L-BFGS found the minimum
     assert (f - f_opt) / f_opt <= 1e-3, (f, f_opt)
@@ -118,13 +81,6 @@ def test_reaches_optimum(recipe_problems, task, optimizer):
 
 # ----------------------------------------------------------------------
 # multinomial against scikit-learn's LogisticRegression
-def _softmax_objective(W, b, X, y_codes, alpha):
-    P = X @ W.T + b
-    return np.mean(
-        -log_softmax(P, axis=1)[np.arange(len(y_codes)), y_codes]
-    ) + 0.5 * alpha * np.sum(W * W)
-
-
 @pytest.fixture(scope="module")
 def multinomial_problem():
     X, y = make_classification(
@@ -140,7 +96,8 @@ def multinomial_problem():
     X = StandardScaler().fit_transform(X)
     alpha = 1e-3
     lr = LogisticRegression(C=1.0 / (alpha * X.shape[0]), tol=1e-12, max_iter=10000).fit(X, y)
-    f_opt = _softmax_objective(lr.coef_, lr.intercept_, X, y, alpha)
+    f_opt = objective(lr.coef_, X, y, intercept=lr.intercept_, loss="log_loss",
+                      multi_class="multinomial", alpha=alpha)
     return X, y, alpha, lr, f_opt
 
 
@@ -197,7 +154,7 @@ def test_multinomial_matches_logistic_regression(multinomial_problem, params):
     )
     est.fit(X, y)
     assert est.coef_.shape == (4, X.shape[1])
-    f = _softmax_objective(est.coef_, est.intercept_, X, y, alpha)
+    f = objective(est, X, y)
     assert f >= f_opt * (1 - 1e-9)
     assert (f - f_opt) / f_opt <= 1e-3, (f, f_opt)
     agree = np.mean(est.predict(X) == lr.predict(X))
@@ -231,24 +188,8 @@ def test_loss_curve_converged(kind):
         est = SGDClassifier(loss="log_loss", **params, **extra).fit(X, y)
     curves = np.atleast_2d(est.loss_curve_)
     assert curves.shape[1] == 30
-    P = X @ np.atleast_2d(est.coef_).T + est.intercept_
-    W = np.atleast_2d(est.coef_)
-    if kind == "multi3":
-        codes = np.searchsorted(est.classes_, y)
-        finals = [
-            np.mean(logsumexp(P, axis=1) - P[np.arange(len(y)), codes])
-            + 0.5 * alpha * np.sum(W * W)
-        ]
-    else:
-        finals = []
-        for k in range(curves.shape[0]):
-            if kind == "reg":
-                t = y
-            else:
-                pos = est.classes_[1] if kind == "bin" else est.classes_[k]
-                t = (y == pos).astype(float)
-            loss = "squared_error" if kind == "reg" else "log_loss"
-            finals.append(np.mean(np_loss(loss, P[:, k], t)) + 0.5 * alpha * W[k] @ W[k])
+    finals = ovr_objectives(est, X, y) if kind == "ovr3" else [objective(est, X, y)]
+    assert len(finals) == len(curves)
     for curve, final in zip(curves, finals):
         assert np.all(np.isfinite(curve))
         assert curve[-1] < curve[0]
