@@ -100,26 +100,17 @@ def test_warm_start_restarts_optimizer_state(kind):
 @pytest.mark.parametrize("kind", ["bin", "multi3", "reg"])
 def test_early_stopping_in_batch_mode(kind):
     X, y = make_data(kind, n=600, d=5, seed=6)
-    if kind == "reg":
-        est = SGDRegressor(
-            batch_size=16,
-            optimizer="adam",
-            eta0=0.01,
-            early_stopping=True,
-            max_iter=500,
-            random_state=0,
-        )
-    else:
-        extra = dict(multi_class="multinomial", loss="log_loss") if kind == "multi3" else {}
-        est = SGDClassifier(
-            batch_size=16,
-            optimizer="adam",
-            eta0=0.01,
-            early_stopping=True,
-            max_iter=500,
-            random_state=0,
-            **extra,
-        )
+    est_cls = SGDRegressor if kind == "reg" else SGDClassifier
+    extra = dict(multi_class="multinomial", loss="log_loss") if kind == "multi3" else {}
+    est = est_cls(
+        batch_size=16,
+        optimizer="adam",
+        eta0=0.01,
+        early_stopping=True,
+        max_iter=500,
+        random_state=0,
+        **extra,
+    )
     est.fit(X, y)
     assert est.n_iter_ < 500
     assert est.score(X, y) > (0.8 if kind == "reg" else 0.7)
