@@ -1,5 +1,7 @@
 """Helpers shared by several test modules."""
 
+import tracemalloc
+
 import numpy as np
 
 _SAMPLE_WEIGHT_REASON = (
@@ -16,6 +18,16 @@ def expected_failed_checks(estimator):
         "check_sample_weight_equivalence_on_dense_data": _SAMPLE_WEIGHT_REASON,
         "check_sample_weight_equivalence_on_sparse_data": _SAMPLE_WEIGHT_REASON,
     }
+
+
+def peak_traced_bytes(func):
+    """Peak of the memory traced (NumPy's allocations included) while func() runs."""
+    tracemalloc.start()
+    try:
+        func()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
 
 
 def visiting_order(est, X):
