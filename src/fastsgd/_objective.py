@@ -1,8 +1,7 @@
 """``fastsgd.objective``: the regularised training objective of a linear model.
 
-One NumPy definition of what SGDClassifier and SGDRegressor minimise and what
-their ``loss_curve_`` tracks; the tests, the benchmarks and ``python -m
-fastsgd demo`` evaluate models with it.
+One NumPy definition of what SGDClassifier and SGDRegressor minimise; the
+tests, the benchmarks and ``python -m fastsgd demo`` evaluate models with it.
 """
 
 import numpy as np
@@ -90,8 +89,9 @@ def objective(
     ``penalty=None``).  The intercept is not penalised.
 
     This is the function SGDClassifier and SGDRegressor minimise (in
-    expectation over the rows) and whose value ``loss_curve_`` tracks.  A
-    binary classifier's loss compares the decision value with +1 for
+    expectation over the rows); ``loss_curve_`` is its value averaged over
+    the weights of each epoch (the per-sample engine leaves the sample
+    weights out, as scikit-learn does).  A binary classifier's loss compares the decision value with +1 for
     ``classes[1]`` and -1 otherwise.  A one-vs-rest multiclass model's
     objective is the sum of its K binary problems' objectives (one per row
     of ``coef_``, each one curve of ``loss_curve_``).  A multinomial model
