@@ -3,8 +3,9 @@
 - ``Reference``: the batch engine's rules (docs/batch.md) in NumPy, for
   ``shuffle=False`` (batches of consecutive rows): the schedules, the
   optimizers, clipping, the proximal L1 step, averaging, the stopping rules
-  and early stopping; ``assert_matches_reference`` compares a fitted
-  estimator with it.
+  and early stopping, with ``np_dloss`` (each loss's derivative) and
+  ``cosine_cycle_exact`` (SGDR's cycles in exact arithmetic);
+  ``assert_matches_reference`` compares a fitted estimator with it.
 - ``sklearn_loss_and_dloss``: scikit-learn's own definition of every loss and
   its derivative.
 - ``ovr_objectives``: the objective of each one-vs-rest problem, and
