@@ -21,18 +21,12 @@ import platform
 import shlex
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
-from fastsgd._demo import (
-    make_classification_data,
-    memory_floor,
-    regularized_objective,
-    timed_fit,
-    train_test_views,
-)
+from _common import make_classification_data, memory_floor, n_cpus, timed_fit, train_test_views
+from fastsgd import objective
 
 HERE = Path(__file__).resolve().parent
 ALPHA = 1e-4
@@ -170,7 +164,7 @@ def run_dtype(args, dtype):
         est = fitted[key]
         rows[key] = dict(
             best[key],
-            objective=regularized_objective(est, X_train, y_train, "log_loss", ALPHA),
+            objective=objective(est, X_train, y_train),
             accuracy=float(est.score(X_test, y_test)),
             n_iter=int(est.n_iter_),
         )
@@ -223,13 +217,6 @@ def _cpu_model():
     return platform.processor() or platform.machine()
 
 
-def _n_cpus():
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count()
-
-
 def _mark(ok):
     return "met" if ok else "**missed**"
 
@@ -264,7 +251,7 @@ def environment_lines(extra_versions=()):
         versions.append("git %s" % git)
     return [
         "- Date: %s; host: %s, %s CPUs available; %s %s"
-        % (datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), _cpu_model(), _n_cpus(),
+        % (datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), _cpu_model(), n_cpus(),
            platform.system(), platform.release()),
         "- " + ", ".join(versions),
     ]
@@ -356,8 +343,8 @@ def build_markdown(args, results, png_rel):
         "- **floor**: one streaming NumPy pass over the training array, `X_train.sum()`; "
         "**epoch / floor** is this row's epoch divided by it.",
         "- **final objective**: mean log loss on the training rows + alpha/2·‖w‖², computed "
-        "in NumPy from `coef_` and `intercept_`, identically for every row; the relative "
-        "difference is against sklearn's (shuffle=True) fit.",
+        "by `fastsgd.objective` from `coef_` and `intercept_`, identically for every row; the "
+        "relative difference is against sklearn's (shuffle=True) fit.",
         "- **extra peak memory / X**: (peak RSS during `fit` − RSS before it) / `X_train.nbytes`, "
         "measured in a fresh child process after the data are generated and a small warm-up "
         "fit; on Linux the RSS high-water mark is reset just before the fit "

@@ -37,15 +37,15 @@ import warnings
 from collections import defaultdict
 from importlib import metadata
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 
-from fastsgd._demo import make_classification_data, memory_floor, regularized_objective
-from fastsgd._demo import timed_fit as demo_timed_fit
+from fastsgd import objective
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from _common import make_classification_data, memory_floor  # noqa: E402
+from _common import timed_fit as common_timed_fit  # noqa: E402
 from compare import _mark, command_line, environment_lines, measure_extra_memory  # noqa: E402
 
 ALPHA = 1e-4  # items 1-3 and 5 (item 4 uses LogisticRegression's 1 / n_samples)
@@ -90,18 +90,16 @@ def timed_fit(est, X, y):
     """Fits ``est``: (fit seconds, seconds per epoch).
 
     The epoch time is the steady interval between the epoch reports of a
-    ``verbose=1`` fit (fastsgd._demo.timed_fit), as in compare.py: input
+    ``verbose=1`` fit (_common.timed_fit), as in compare.py: input
     validation and set-up, paid once per fit, are not in it.
     """
-    timing = demo_timed_fit(est, X, y)
+    timing = common_timed_fit(est, X, y)
     return timing.fit_seconds, timing.epoch_seconds
 
 
-def objective(coef, intercept, X, y, alpha):
-    """regularized_objective() of a plain (coef, intercept) binary model."""
-    model = SimpleNamespace(coef_=np.atleast_2d(coef), intercept_=np.atleast_1d(intercept),
-                            classes_=np.array([0, 1]))
-    return regularized_objective(model, X, y, "log_loss", alpha)
+def log_objective(coef, intercept, X, y, alpha):
+    """fastsgd.objective of a binary logistic model given by its coefficients."""
+    return objective(coef, X, y, intercept=intercept, loss="log_loss", alpha=alpha, classes=[0, 1])
 
 
 @functools.lru_cache(maxsize=None)
@@ -160,7 +158,7 @@ def torch_adam_fit(torch, X, y, epochs, seed):
     seconds = time.perf_counter() - t
     coef = model.weight.detach().numpy().astype(np.float64)
     intercept = model.bias.detach().numpy().astype(np.float64)
-    return seconds / epochs, objective(coef, intercept, X, y, ALPHA)
+    return seconds / epochs, log_objective(coef, intercept, X, y, ALPHA)
 
 
 def run_adam(args):
@@ -198,8 +196,8 @@ def run_adam(args):
         print("  floor: X.sum() best of %d: %.2f ms" % (args.repeat * args.floor_repeat,
                                                         1e3 * floor), flush=True)
 
-        rows = {label: dict(epoch=epoch[label], objective=regularized_objective(
-            fitted[label], X, y, "log_loss", ALPHA)) for label, _ in ADAM_CONFIGS}
+        rows = {label: dict(epoch=epoch[label], objective=objective(fitted[label], X, y))
+                for label, _ in ADAM_CONFIGS}
         if not args.no_memory:
             label, params = ADAM_CONFIGS[0]
             mem = measure_extra_memory(args, dtype, "fastsgd", dict(
@@ -258,7 +256,7 @@ def run_lbfgs(args):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         exact = LogisticRegression(tol=1e-10, max_iter=100_000).fit(X, y)
-    f_star = objective(exact.coef_, exact.intercept_, X, y, alpha)
+    f_star = log_objective(exact.coef_, exact.intercept_, X, y, alpha)
     print("  f* = %.10f (LogisticRegression(tol=1e-10), %d iterations, %.1f s)"
           % (f_star, exact.n_iter_[0], time.perf_counter() - t), flush=True)
     target = f_star * (1 + TARGETS["suboptimality"])
@@ -273,7 +271,7 @@ def run_lbfgs(args):
         candidate(config, 1).fit(X[:5000], y[:5000])  # warm-up
         for epochs in range(1, args.max_epochs_to_target + 1):
             est = candidate(config, epochs).fit(X, y)
-            value = objective(est.coef_, est.intercept_, X, y, alpha)
+            value = objective(est, X, y)
             if value <= target:
                 found.append(dict(config=config, epochs=epochs, suboptimality=value / f_star - 1))
                 break
@@ -303,7 +301,7 @@ def run_lbfgs(args):
                 print("  rep %d/%d  %-50s %.3f s" % (rep + 1, args.repeat,
                                                      _config_label(f["config"]), seconds),
                       flush=True)
-    lbfgs_sub = objective(lr.coef_, lr.intercept_, X, y, alpha) / f_star - 1
+    lbfgs_sub = log_objective(lr.coef_, lr.intercept_, X, y, alpha) / f_star - 1
     return dict(f_star=f_star, exact_iter=int(exact.n_iter_[0]), lbfgs_time=lbfgs_time,
                 lbfgs_sub=lbfgs_sub, lbfgs_iter=int(lr.n_iter_[0]), lbfgs_warned=lbfgs_warned,
                 candidates=found, n=X.shape[0])
@@ -403,7 +401,7 @@ def build_markdown(args, res):
         "",
         *environment_lines([torch_version]),
         "- Data: dense standard-normal features, labels from a noisy random linear model "
-        "(`fastsgd._demo.make_classification_data`, seed %d), every row fitted. "
+        "(`make_classification_data` of benchmarks/_common.py, seed %d), every row fitted. "
         "log_loss, L2, `tol=None`, `random_state=0`; alpha %g except in the "
         "LogisticRegression comparison. Best of %d repeats, the configurations of a section "
         "interleaved within each repeat; ms/epoch = steady interval between the epoch "
@@ -538,8 +536,8 @@ def build_markdown(args, res):
            "- **floor**: one streaming NumPy pass over the same array, `X.sum()`, best of "
            "%d; **epoch / floor** is the row's epoch divided by it." % (
                args.repeat * args.floor_repeat),
-           "- **final objective**: mean log loss + alpha/2·‖w‖² on the fitted rows, computed in "
-           "NumPy from the weights, identically for every model.",
+           "- **final objective**: mean log loss + alpha/2·‖w‖² on the fitted rows, computed by "
+           "`fastsgd.objective` from the weights, identically for every model.",
            "- **extra peak memory / X**: (peak RSS during `fit` − RSS before) / X.nbytes, "
            "measured by compare.py's child process on its training split (80% of the rows).",
            "- **work**: batch rows × stored values per row (× outputs, 1 here), the quantity "

@@ -1,14 +1,19 @@
-"""The user-facing scripts: ``python -m fastsgd demo`` and ``benchmarks/compare.py``."""
+"""The user-facing scripts: ``python -m fastsgd demo``, ``benchmarks/compare.py`` and
+``benchmarks/compare_batch.py``."""
 
+import importlib.util
 import re
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+import numpy as np
+
+from fastsgd import _demo
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPARE = ROOT / "benchmarks" / "compare.py"
+COMPARE_BATCH = ROOT / "benchmarks" / "compare_batch.py"
 
 
 def _run(args, cwd, timeout=120):
@@ -99,26 +104,38 @@ def test_demo_elasticnet(tmp_path):
         assert 0.0 < float(value) < 1.0
 
 
-def test_regularized_objective_penalty_terms():
-    import numpy as np
-    from sklearn.linear_model import SGDClassifier
 
-    from fastsgd._demo import regularized_objective
+def test_compare_batch_writes_markdown(tmp_path):
+    # its two sections that use the objective: Adam's final objective and the
+    # time to 1e-3 suboptimality against LogisticRegression
+    md = tmp_path / "results_batch.md"
+    proc = _run([str(COMPARE_BATCH), "--rows", "20000", "--cols", "10", "--epochs", "2",
+                 "--repeat", "1", "--floor-repeat", "1", "--no-torch", "--no-memory",
+                 "--max-epochs-to-target", "4", "--sections", "adam", "lbfgs",
+                 "--markdown", str(md)], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    text = md.read_text(encoding="utf-8")
+    assert text.startswith("# fastsgd batch engine: benchmark")
+    rows = re.findall(r"\| float(?:32|64) \| fastsgd adam, n_jobs=2 \|(.*)\|", text)
+    assert len(rows) == 2, text
+    for row in rows:
+        assert 0.3 < float(row.split("|")[2]) < 0.7  # the final objective: log loss near log 2
+    f_star = float(re.search(r"f\* = ([0-9.]+)", text).group(1))
+    assert 0.3 < f_star < 0.7
+    # at least one configuration reaches f* (1 + 1e-3)
+    assert "(**chosen**)" in text
 
-    rng = np.random.RandomState(0)
-    X = rng.randn(500, 6)
-    y = (X[:, 0] + 0.5 * rng.randn(500) > 0).astype(int)
-    est = SGDClassifier(loss="log_loss", random_state=0).fit(X, y)
-    w = est.coef_.ravel()
-    margin = np.where(y == 1, 1.0, -1.0) * (X @ w + est.intercept_[0])
-    data = np.mean(np.logaddexp(0.0, -margin))
-    alpha = 0.01
-    expected = {
-        None: data,
-        "l2": data + alpha * 0.5 * w @ w,
-        "l1": data + alpha * np.abs(w).sum(),
-        "elasticnet": data + alpha * (0.7 * 0.5 * w @ w + 0.3 * np.abs(w).sum()),
-    }
-    for penalty, value in expected.items():
-        got = regularized_objective(est, X, y, "log_loss", alpha, penalty=penalty, l1_ratio=0.3)
-        assert got == pytest.approx(value, rel=1e-12), penalty
+
+def test_benchmarks_generate_the_demo_problem():
+    # benchmarks/_common.py has its own copy of the demo's generator (the
+    # scripts import nothing private of fastsgd); the two give the same data,
+    # over several of the generator's chunks, whatever the thread count
+    spec = importlib.util.spec_from_file_location("bench_common", ROOT / "benchmarks" / "_common.py")
+    common = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(common)
+    for dtype in (np.float64, np.float32):
+        ours = common.make_classification_data(900, 5000, dtype, seed=3, n_threads=2)
+        demo = _demo.make_classification_data(900, 5000, dtype, seed=3, n_threads=1)
+        for a, b in zip(common.train_test_views(*ours), _demo.train_test_views(*demo)):
+            np.testing.assert_array_equal(a, b)
+        assert ours[0].dtype == dtype and 0.3 < ours[1].mean() < 0.7

@@ -2,7 +2,6 @@
 
 import hashlib
 import pickle
-import tracemalloc
 import warnings
 
 import joblib
@@ -14,6 +13,8 @@ from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 import fastsgd
+
+from helpers import peak_traced_bytes
 
 N, D = 60, 4
 
@@ -475,15 +476,6 @@ def test_memmap_input(kind, tmp_path):
         np.testing.assert_array_equal(est.predict(X), est.predict(np.array(X)))
 
 
-def _peak_traced_bytes(func):
-    tracemalloc.start()
-    try:
-        func()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
 @storages
 @kinds
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -503,9 +495,9 @@ def test_c_contiguous_input_is_not_copied(kind, sparse, dtype):
         Xbig.setflags(write=False)
     est, _, _ = _est(kind, max_iter=1)
     # the reference: an explicit copy is detected by this measurement
-    copy_peak = _peak_traced_bytes(lambda: Xbig.copy())
+    copy_peak = peak_traced_bytes(lambda: Xbig.copy())
     assert copy_peak >= 0.9 * nbytes
-    peak = _peak_traced_bytes(lambda: est.fit(Xbig, y))
+    peak = peak_traced_bytes(lambda: est.fit(Xbig, y))
     assert peak < 0.5 * nbytes, (peak, nbytes)
     assert est.coef_.dtype == dtype
 

@@ -11,14 +11,14 @@ import pytest
 import scipy.sparse as sp
 import sklearn.linear_model as sk
 from scipy.special import expit
-from sklearn._loss._loss import CyHalfBinomialLoss, CyHalfSquaredError, CyHuberLoss
 from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import _sgd_fast
 from sklearn.preprocessing import StandardScaler
 
 import fastsgd
 from fastsgd import _engine
+
+from _reference import ovr_objectives, sklearn_loss_and_dloss
 
 # engine loss codes (csrc/fastsgd.h)
 HINGE, SQ_HINGE, LOG, MOD_HUBER, SQUARED, HUBER, EPS_INS, SQ_EPS_INS = range(8)
@@ -37,6 +37,13 @@ LOSS_CASES = [
     ("epsilon_insensitive_0", EPS_INS, 0.0, [-1.0, 0.5]),
     ("squared_epsilon_insensitive", SQ_EPS_INS, 0.1, [-2.5, 0.0, 0.7, 3.0]),
 ]
+# the estimators' name of each case's loss, where it differs
+SKLEARN_NAMES = {
+    "log": "log_loss",
+    "squared": "squared_error",
+    "huber_wide": "huber",
+    "epsilon_insensitive_0": "epsilon_insensitive",
+}
 
 
 def _kinks(code, param, y):
@@ -76,37 +83,13 @@ def test_dloss_matches_central_differences(name, code, param, targets):
     assert n_checked > 1000
 
 
-def _sklearn_loss_and_dloss(code, param, y, p):
-    """scikit-learn's own definitions (its SGD loss objects), as references."""
-    if code == HINGE:
-        obj = _sgd_fast.Hinge(param)
-    elif code == SQ_HINGE:
-        obj = _sgd_fast.SquaredHinge(param)
-    elif code == MOD_HUBER:
-        obj = _sgd_fast.ModifiedHuber()
-    elif code == EPS_INS:
-        obj = _sgd_fast.EpsilonInsensitive(param)
-    elif code == SQ_EPS_INS:
-        obj = _sgd_fast.SquaredEpsilonInsensitive(param)
-    else:
-        obj = None
-    if obj is not None:  # py_loss / py_dloss take (p, y)
-        return obj.py_loss(p, y), obj.py_dloss(p, y)
-    cy = {LOG: CyHalfBinomialLoss(), SQUARED: CyHalfSquaredError(), HUBER: CyHuberLoss(param)}[code]
-    yt, raw = np.array([y], dtype=np.float64), np.array([p], dtype=np.float64)
-    loss, grad = np.empty(1), np.empty(1)
-    cy.loss(yt, raw, None, loss, 1)
-    cy.gradient(yt, raw, None, grad, 1)
-    return loss[0], grad[0]
-
-
 @pytest.mark.parametrize("name, code, param, targets", LOSS_CASES, ids=[c[0] for c in LOSS_CASES])
 def test_loss_matches_sklearn_definitions(name, code, param, targets):
     # everywhere, kinks included: the conventions at the kinks must be the same
     for y in targets:
         pts = np.concatenate([_points(code, param, y, n=200, margin=0.0), _kinks(code, param, y)])
         for p in pts:
-            ref_l, ref_d = _sklearn_loss_and_dloss(code, param, y, p)
+            ref_l, ref_d = sklearn_loss_and_dloss(SKLEARN_NAMES.get(name, name), p, y, param)
             ours_l = _engine.loss_value(code, param, y, p)
             ours_d = _engine.loss_dloss(code, param, y, p)
             assert ours_l == pytest.approx(ref_l, rel=1e-12, abs=1e-12), (name, y, p)
@@ -274,35 +257,6 @@ def test_binary_log_proba_is_accurate_in_the_tails():
 # loss_curve_
 
 
-def _objective(est, X, y, loss):
-    """Regularised objective in NumPy at the final weights (averaging off)."""
-    w = est.coef_.ravel()
-    p = X @ w + est.intercept_[0]
-    if loss == "log_loss":
-        L = np.logaddexp(0.0, p) - y * p  # y in {0, 1}
-    elif not hasattr(est, "classes_"):  # regression
-        r = y - p
-        eps = est.epsilon
-        L = {
-            "squared_error": 0.5 * r**2,
-            "huber": np.where(np.abs(r) <= eps, 0.5 * r**2, eps * (np.abs(r) - 0.5 * eps)),
-            "epsilon_insensitive": np.maximum(0, np.abs(r) - eps),
-            "squared_epsilon_insensitive": np.maximum(0, np.abs(r) - eps) ** 2,
-        }[loss]
-    else:
-        s = 2.0 * y - 1.0  # {-1, 1}
-        z = s * p
-        L = {
-            "hinge": np.maximum(0, 1 - z),
-            "squared_hinge": np.maximum(0, 1 - z) ** 2,
-            "modified_huber": np.where(z >= 1, 0, np.where(z >= -1, (1 - z) ** 2, -4 * z)),
-            "squared_error": 0.5 * (p - s) ** 2,
-        }[loss]
-    l1_ratio = {"l2": 0.0, "l1": 1.0, "elasticnet": est.l1_ratio, None: 0.0}[est.penalty]
-    reg = 0.0 if est.penalty is None else 0.5 * (1 - l1_ratio) * w @ w + l1_ratio * np.abs(w).sum()
-    return L.mean() + est.alpha * reg
-
-
 # small constant step, fixed order: a smooth, non-chaotic trajectory
 CURVE = dict(alpha=1e-3, learning_rate="constant", eta0=1e-3, shuffle=False)
 
@@ -332,7 +286,7 @@ def test_classifier_loss_curve_ends_at_objective(loss, penalty, sparse):
     lc = m.loss_curve_
     assert lc.shape == (30,)
     assert np.all(np.isfinite(lc))
-    obj = _objective(m, X, y, loss)
+    obj = fastsgd.objective(m, X, y)
     assert lc[-1] == pytest.approx(obj, rel=0.05)
     # the objective went down from the first epoch (which starts at zero weights)
     assert lc[-1] < lc[0]
@@ -349,7 +303,7 @@ def test_regressor_loss_curve_ends_at_objective(loss, penalty):
     ).fit(X, y)
     lc = m.loss_curve_
     assert lc.shape == (30,)
-    obj = _objective(m, X, y, loss)
+    obj = fastsgd.objective(m, X, y)
     assert lc[-1] == pytest.approx(obj, rel=0.05)
     assert lc[-1] < lc[0]
 
@@ -419,12 +373,9 @@ def test_multiclass_loss_curve_shape_and_values():
     ref = _sklearn_printed_objectives(lambda: sk.SGDClassifier(verbose=1, n_jobs=1, **params).fit(X, y))
     np.testing.assert_allclose(m.loss_curve_.ravel(), ref, rtol=0, atol=1.5e-6)
     # each OvR problem's last epoch objective matches NumPy at its final weights
+    objectives = ovr_objectives(m, X, y)
     for k in range(3):
-        w, b = m.coef_[k], m.intercept_[k]
-        p = X @ w + b
-        yk = (y == k).astype(float)
-        obj = np.mean(np.logaddexp(0, p) - yk * p) + m.alpha * 0.5 * w @ w
-        assert m.loss_curve_[k, -1] == pytest.approx(obj, rel=0.05)
+        assert m.loss_curve_[k, -1] == pytest.approx(objectives[k], rel=0.05)
 
 
 @pytest.mark.parametrize("scale", [30.0, 300.0])

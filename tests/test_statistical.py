@@ -1,6 +1,6 @@
 """Statistical behaviour: block shuffling, sample/class weights, partial_fit, OvR threads.
 
-References are scikit-learn itself, NumPy objectives at the fitted weights and
+References are scikit-learn itself, fastsgd.objective at the fitted weights and
 L-BFGS optima (scipy.optimize).  Tolerances are tied to the seed-to-seed
 spread measured in the test itself.
 """
@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import sklearn.linear_model as sk
-from scipy.optimize import minimize
 from scipy.stats import spearmanr
 from sklearn.datasets import load_iris, make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
@@ -20,20 +19,10 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils import compute_class_weight
 
 import fastsgd
+from fastsgd import objective
+
+from _reference import lbfgs_optimum
 from helpers import visiting_order
-
-
-def log_objective(est, X, y):
-    """Mean log loss (y in {0, 1}) + alpha/2 ||w||^2 at the fitted weights."""
-    w = est.coef_.ravel()
-    p = X @ w + est.intercept_[0]
-    return np.mean(np.logaddexp(0.0, p) - y * p) + est.alpha * 0.5 * (w @ w)
-
-
-def squared_objective(est, X, y):
-    w = est.coef_.ravel()
-    p = X @ w + est.intercept_[0]
-    return np.mean(0.5 * (y - p) ** 2) + est.alpha * 0.5 * (w @ w)
 
 
 def _classification(n=20000, d=20, seed=0):
@@ -65,7 +54,7 @@ def test_block_shuffle_classifier_matches_sklearn(seed):
     ref = sk.SGDClassifier(random_state=seed, **params).fit(X, y)
     ours = fastsgd.SGDClassifier(random_state=seed, **params).fit(X, y)
     assert ours.shuffle_mode == "block"
-    assert log_objective(ours, X, y) == pytest.approx(log_objective(ref, X, y), rel=0.01)
+    assert objective(ours, X, y) == pytest.approx(objective(ref, X, y), rel=0.01)
     assert abs(ours.score(X, y) - ref.score(X, y)) <= 0.005
 
 
@@ -76,8 +65,8 @@ def test_block_shuffle_classifier_optimal_schedule_matches_sklearn_on_average():
     seeds = range(8)
     ref = [sk.SGDClassifier(random_state=s, **params).fit(X, y) for s in seeds]
     ours = [fastsgd.SGDClassifier(random_state=s, **params).fit(X, y) for s in seeds]
-    obj_ref = np.array([log_objective(m, X, y) for m in ref])
-    obj_ours = np.array([log_objective(m, X, y) for m in ours])
+    obj_ref = np.array([objective(m, X, y) for m in ref])
+    obj_ours = np.array([objective(m, X, y) for m in ours])
     acc_ref = np.array([m.score(X, y) for m in ref])
     acc_ours = np.array([m.score(X, y) for m in ours])
     se = np.sqrt(obj_ref.var(ddof=1) / len(obj_ref) + obj_ours.var(ddof=1) / len(obj_ours))
@@ -92,7 +81,7 @@ def test_block_shuffle_regressor_matches_sklearn(seed):
     params = dict(alpha=1e-4, max_iter=5, tol=None)
     ref = sk.SGDRegressor(random_state=seed, **params).fit(X, y)
     ours = fastsgd.SGDRegressor(random_state=seed, **params).fit(X, y)
-    assert squared_objective(ours, X, y) == pytest.approx(squared_objective(ref, X, y), rel=0.01)
+    assert objective(ours, X, y) == pytest.approx(objective(ref, X, y), rel=0.01)
     assert abs(r2_score(y, ours.predict(X)) - r2_score(y, ref.predict(X))) <= 0.005
 
 
@@ -130,11 +119,11 @@ def test_block_shuffle_on_label_sorted_data_matches_full_shuffle(dataset):
     for seed in (0, 1, 2):
         for mode in obj:
             m = fastsgd.SGDClassifier(shuffle_mode=mode, random_state=seed, **params).fit(X, y)
-            obj[mode].append(log_objective(m, X, y))
+            obj[mode].append(objective(m, X, y))
     block, full = np.mean(obj["block"]), np.mean(obj["full"])
     # sanity: the data really is adversarial for an unshuffled pass
     unshuffled = fastsgd.SGDClassifier(shuffle=False, **params).fit(X, y)
-    assert log_objective(unshuffled, X, y) > 1.5 * full
+    assert objective(unshuffled, X, y) > 1.5 * full
     assert block == pytest.approx(full, rel=0.01), (obj["block"], obj["full"])
 
 
@@ -204,21 +193,6 @@ def test_block_order_runs_follow_the_row_size(n, pad, run):
 # (c) sample_weight = k is repeating the row k times, in expectation
 
 
-def _lbfgs_logistic(X, y, sw):
-    def f(theta):
-        w, b = theta[:-1], theta[-1]
-        p = X @ w + b
-        loss = np.logaddexp(0.0, p) - y * p
-        g = (np.exp(-np.logaddexp(0.0, -p)) - y) * sw
-        return (sw * loss).sum() / sw.sum(), np.r_[X.T @ g, g.sum()] / sw.sum()
-
-    res = minimize(
-        f, np.zeros(X.shape[1] + 1), jac=True, method="L-BFGS-B", options=dict(gtol=1e-10, maxiter=2000)
-    )
-    assert res.success
-    return res.x
-
-
 def _params_of(m):
     return np.r_[m.coef_.ravel(), m.intercept_]
 
@@ -255,7 +229,9 @@ def test_sample_weight_equals_repetition_classifier():
     # integer weights in {1, 2, 3}, correlated with the data so that they
     # move the optimum
     sw = (1 + (X[:, 0] > 0) + (y == 1)).astype(np.float64)
-    opt = _lbfgs_logistic(X, y.astype(float), sw)
+    res = lbfgs_optimum(X, y, "log_loss", 0.0, sample_weight=sw, gtol=1e-10, maxiter=2000)
+    assert res.success
+    opt = res.x
 
     def make(seed):
         return fastsgd.SGDClassifier(
@@ -395,7 +371,7 @@ def test_partial_fit_over_chunks_reaches_fit_objective():
         for start in range(0, len(y), 2000):
             chunked.partial_fit(X[start : start + 2000], y[start : start + 2000], classes=[0, 1])
     assert chunked.t_ == full.t_
-    assert log_objective(chunked, X, y) == pytest.approx(log_objective(full, X, y), rel=0.03)
+    assert objective(chunked, X, y) == pytest.approx(objective(full, X, y), rel=0.03)
     assert abs(chunked.score(X, y) - full.score(X, y)) < 0.01
 
 
@@ -406,7 +382,7 @@ def test_partial_fit_over_chunks_regressor():
     for _ in range(5):
         for start in range(0, len(y), 2000):
             chunked.partial_fit(X[start : start + 2000], y[start : start + 2000])
-    assert squared_objective(chunked, X, y) == pytest.approx(squared_objective(full, X, y), rel=0.03)
+    assert objective(chunked, X, y) == pytest.approx(objective(full, X, y), rel=0.03)
 
 
 # ---------------------------------------------------------------------------

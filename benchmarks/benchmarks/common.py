@@ -237,33 +237,19 @@ def _decision(X, w, b):
     return out + b
 
 
-def _pointwise_loss(estimator, y, f):
-    if estimator == "classifier":
-        z = np.where(y == 1, 1.0, -1.0)
-        return np.logaddexp(0.0, -z * f)
-    return 0.5 * (y - f) ** 2
+LOSSES = {"classifier": "log_loss", "regressor": "squared_error"}
 
 
-def objective(estimator, X, y, w, b, alpha=ALPHA):
-    """mean_i loss_i + alpha/2 * ||w||^2 in float64: log loss (labels {0, 1}) or 0.5*(y - f)^2.
-
-    The training objective of both benchmarked estimators (L2 penalty, the
-    intercept not penalised).
-    """
-    w = np.asarray(w, dtype=np.float64).ravel()
-    f = _decision(X, w, float(b))
-    return float(_pointwise_loss(estimator, y, f).mean() + 0.5 * alpha * (w @ w))
-
-
-def model_objective(est, estimator, X, y, alpha=ALPHA):
-    """objective() of a fitted estimator's coef_ and intercept_."""
-    if estimator == "classifier":
-        assert list(est.classes_) == [0, 1]
-    return objective(estimator, X, y, est.coef_, np.ravel(est.intercept_)[0], alpha)
+def coef_objective(estimator, X, y, w, b, alpha=ALPHA):
+    """fastsgd.objective of the benchmarked model (L2 penalty) with weights w, intercept b."""
+    classes = [0, 1] if estimator == "classifier" else None
+    return fastsgd.objective(w, X, y, intercept=b, classes=classes, loss=LOSSES[estimator],
+                             penalty="l2", alpha=alpha)
 
 
 def optimal_objective(estimator, X, y, alpha=ALPHA):
-    """Minimum of objective() over (w, b), from a deterministic reference solver.
+    """Minimum of the benchmarked model's objective over (w, b), from a
+    deterministic reference solver.
 
     Regressor: the exact ridge solution of the normal equations (float64).
     Classifier: L-BFGS on the (strongly convex) L2-regularised log loss to a
@@ -284,15 +270,13 @@ def optimal_objective(estimator, X, y, alpha=ALPHA):
         G[d, d] = n
         G[np.arange(d), np.arange(d)] += alpha * n
         theta = np.linalg.solve(G, rhs)
-        return objective(estimator, X, y, theta[:d], theta[d], alpha)
+        return coef_objective(estimator, X, y, theta[:d], theta[d], alpha)
 
     z_sign = np.where(y == 1, 1.0, -1.0)
 
     def fun(theta):
         w, b = theta[:d], theta[d]
-        f = _decision(X, w, b)
-        m = z_sign * f
-        value = np.logaddexp(0.0, -m).mean() + 0.5 * alpha * (w @ w)
+        m = z_sign * _decision(X, w, b)
         r = -z_sign * np.exp(-np.logaddexp(0.0, m)) / n  # d loss / d f, averaged
         grad = np.empty(d + 1)
         gw = np.zeros(d)
@@ -300,7 +284,7 @@ def optimal_objective(estimator, X, y, alpha=ALPHA):
             gw += Xc.T @ r[a:e]
         grad[:d] = gw + alpha * w
         grad[d] = r.sum()
-        return value, grad
+        return coef_objective(estimator, X, y, w, b, alpha), grad
 
     res = scipy.optimize.minimize(
         fun,

@@ -6,7 +6,8 @@ in C with OpenMP.
 """
 
 from ._engine import openmp_enabled
+from ._objective import objective
 from ._sgd import SGDClassifier, SGDRegressor
 
-__all__ = ["SGDClassifier", "SGDRegressor", "openmp_enabled"]
+__all__ = ["SGDClassifier", "SGDRegressor", "objective", "openmp_enabled"]
 __version__ = "0.1.0"

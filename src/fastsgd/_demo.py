@@ -5,9 +5,9 @@ and sklearn.linear_model.SGDClassifier with the same settings, and prints per-ep
 time per epoch, speed-up, the memory-bandwidth floor of one pass over the
 data, held-out accuracy, final objective).
 
-The helpers here (data generation, objective, epoch timing, memory floor) are
-also used by ``benchmarks/compare.py``.  Only numpy, scipy, scikit-learn and
-fastsgd are needed.
+The final objective is ``fastsgd.objective``'s.  The benchmark scripts
+generate the same problem (``benchmarks/_common.py``).  Only numpy, scipy,
+scikit-learn and fastsgd are needed.
 """
 
 import argparse
@@ -83,51 +83,6 @@ def train_test_views(X, y, test_fraction=TEST_FRACTION):
     n_test = max(1, int(round(test_fraction * X.shape[0])))
     n_train = X.shape[0] - n_test
     return X[:n_train], X[n_train:], y[:n_train], y[n_train:]
-
-
-# ----------------------------------------------------------------------------
-# objective
-def _pointwise_loss(loss, margin):
-    """Loss of each sample as a function of the margin z * f(x), z in {-1, +1}."""
-    if loss == "log_loss":
-        return np.logaddexp(0.0, -margin)
-    if loss == "hinge":
-        return np.maximum(0.0, 1.0 - margin)
-    if loss == "perceptron":
-        return np.maximum(0.0, -margin)
-    if loss == "squared_hinge":
-        return np.maximum(0.0, 1.0 - margin) ** 2
-    if loss == "modified_huber":
-        return np.where(margin >= -1.0, np.maximum(0.0, 1.0 - margin) ** 2, -4.0 * margin)
-    raise ValueError("unknown loss %r" % loss)
-
-
-def regularized_objective(est, X, y, loss="log_loss", alpha=ALPHA, chunk_rows=1 << 18,
-                          penalty="l2", l1_ratio=0.15):
-    """mean_i loss(z_i * (x_i . w + b)) + alpha * R(w) for a binary model.
-
-    R(w) is scikit-learn's penalty term: ||w||^2 / 2 for "l2", ||w||_1 for
-    "l1", (1 - l1_ratio) ||w||^2 / 2 + l1_ratio ||w||_1 for "elasticnet" and 0
-    for None.  Computed in NumPy (float64 accumulation, chunked) from
-    ``coef_`` and ``intercept_``, identically for any estimator; z_i = +1 for
-    the class ``classes_[1]`` and -1 otherwise.  The intercept is not
-    penalised.
-    """
-    ratio = {"l2": 0.0, "l1": 1.0, "elasticnet": l1_ratio, None: None}[penalty]
-    w = np.asarray(est.coef_).ravel()
-    b = float(np.asarray(est.intercept_).ravel()[0])
-    w_x = w.astype(X.dtype, copy=False)
-    positive = est.classes_[1]
-    total = 0.0
-    for a in range(0, X.shape[0], chunk_rows):
-        d = (X[a:a + chunk_rows] @ w_x).astype(np.float64) + b
-        z = np.where(y[a:a + chunk_rows] == positive, 1.0, -1.0)
-        total += float(_pointwise_loss(loss, z * d).sum())
-    w64 = w.astype(np.float64)
-    if ratio is None:
-        return total / X.shape[0]
-    reg = (1.0 - ratio) * 0.5 * float(w64 @ w64) + ratio * float(np.abs(w64).sum())
-    return total / X.shape[0] + alpha * reg
 
 
 # ----------------------------------------------------------------------------
@@ -388,8 +343,7 @@ def run(args):
     line("memory floor: X_train.sum() (ms)", "%.2f", 1e3 * floor)
     line("epoch / floor", "%.2fx", *[t.epoch_seconds / floor for _, t in fits])
     line("held-out accuracy", "%.4f", *[e.score(X_test, y_test) for e, _ in fits])
-    objectives = [regularized_objective(e, X_train, y_train, args.loss, ALPHA, penalty=_penalty(args),
-                                        l1_ratio=e.l1_ratio) for e, _ in fits]
+    objectives = [fastsgd.objective(e, X_train, y_train) for e, _ in fits]
     line("final objective (NumPy)", "%.6f", *objectives)
     if sk is not None:
         ratio("  relative difference", (objectives[0] - objectives[1]) / objectives[1], "%+.3e")
