@@ -316,7 +316,7 @@ def _config_label(config):
 def parallel_threshold():
     """(value, file) of ``#define FSGD_PARALLEL_MIN_WORK`` in csrc/, or (None, None)."""
     pattern = re.compile(r"#define\s+%s\s+([0-9.eE+]+)" % THRESHOLD_MACRO)
-    for path in sorted((HERE.parent / "csrc").glob("*.[ch]")):
+    for path in sorted(p for p in (HERE.parent / "csrc").iterdir() if p.suffix in (".c", ".h", ".inc")):
         m = pattern.search(path.read_text(encoding="utf-8", errors="replace"))
         if m:
             return float(m.group(1)), path.relative_to(HERE.parent).as_posix()
@@ -344,7 +344,7 @@ def crossover_summary(table):
 def run_crossover(args):
     rows = args.crossover_rows or args.rows
     threshold, source = parallel_threshold()
-    override = True  # the engine reads FASTSGD_PARALLEL_MIN_WORK (csrc/batch_engine.h)
+    override = True  # the engine reads FASTSGD_PARALLEL_MIN_WORK (csrc/batch_engine.inc)
     print("== 5. thread crossover: %s x %s float64, Adam; threshold %s (%s), %s"
           % (f"{rows:,}", f"{args.cols:,}", "unknown" if threshold is None else "%g" % threshold,
              source, "switched off with %s=0" % OVERRIDE_ENV if override

@@ -230,7 +230,7 @@ def test_float32_matches_float64(kind, params, sparse):
 )
 def test_float32_float_lanes_match_float64(kind, params, d):
     """Dense float32 rows go through float-lane kernels (group dot products
-    with w narrowed to float, group gradients summed in float: batch_impl.h);
+    with w narrowed to float, group gradients summed in float: batch_rows.inc);
     feature counts around their widths (16 floats, 32 per gradient step, the
     256-feature block) against the float64 fit."""
     X, y = make_data(kind, n=400, d=d, seed=d)

@@ -20,8 +20,12 @@ from fastsgd import _engine
 
 from _reference import ovr_objectives, sklearn_loss_and_dloss
 
-# engine loss codes (csrc/fastsgd.h)
-HINGE, SQ_HINGE, LOG, MOD_HUBER, SQUARED, HUBER, EPS_INS, SQ_EPS_INS = range(8)
+# engine loss codes (defined in csrc/fastsgd.h, read by the bridge)
+HINGE, SQ_HINGE, LOG, MOD_HUBER, SQUARED, HUBER, EPS_INS, SQ_EPS_INS = (
+    _engine.LOSS[name]
+    for name in ("hinge", "squared_hinge", "log", "modified_huber", "squared", "huber",
+                 "epsilon_insensitive", "squared_epsilon_insensitive")
+)
 
 # (name, engine code, loss parameter, targets to test)
 LOSS_CASES = [

@@ -624,7 +624,7 @@ def test_label_encodings(name):
 # ---------------------------------------------------------------------------
 # the dense look-ahead loop (penalty L2 or none, gradient steps): each row's
 # update is applied one row late and its prediction corrected by x_k . x_{k-1}
-# (csrc/sgd_impl.h).  Feature counts around the vector widths (4 doubles; 8 or
+# (csrc/rows.inc).  Feature counts around the vector widths (4 doubles; 8 or
 # 16 floats and the float32 block of 256) exercise every tail.
 
 LOOKAHEAD_D = [1, 3, 4, 5, 8, 17, 33, 100, 300]
