@@ -46,9 +46,7 @@ def make_classification_data(n_rows, n_cols, dtype=np.float64, seed=0, n_threads
     def fill(i):
         a = starts[i]
         b = min(a + rows_per_chunk, n_rows)
-        np.random.Generator(np.random.PCG64(seqs[i + 1])).standard_normal(
-            out=X[a:b], dtype=dtype
-        )
+        np.random.Generator(np.random.PCG64(seqs[i + 1])).standard_normal(out=X[a:b], dtype=dtype)
 
     n_threads = n_threads or min(n_cpus(), 8)
     if n_threads > 1 and len(starts) > 1:
@@ -137,4 +135,3 @@ def timed_fit(est, X, y):
     finally:
         est.set_params(verbose=0)
     return FitTiming(fit_seconds, int(est.n_iter_), stamps.stamps)
-

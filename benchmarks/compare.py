@@ -24,8 +24,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
-
 from _common import make_classification_data, memory_floor, n_cpus, timed_fit, train_test_views
+
 from fastsgd import objective
 
 HERE = Path(__file__).resolve().parent
@@ -47,8 +47,17 @@ TARGETS = {
 
 
 def common_params(args):
-    return dict(loss="log_loss", penalty="l2", alpha=ALPHA, max_iter=args.epochs, tol=None,
-                shuffle=True, early_stopping=False, random_state=args.seed, n_jobs=1)
+    return dict(
+        loss="log_loss",
+        penalty="l2",
+        alpha=ALPHA,
+        max_iter=args.epochs,
+        tol=None,
+        shuffle=True,
+        early_stopping=False,
+        random_state=args.seed,
+        n_jobs=1,
+    )
 
 
 def make_estimator(family, params):
@@ -109,16 +118,19 @@ def _memory_child(config):
     else:
         scale = 1 if sys.platform == "darwin" else 1024
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
-    print(json.dumps(dict(baseline=baseline, peak=peak, x_nbytes=int(X_train.nbytes),
-                          method=method)))
+    print(
+        json.dumps(dict(baseline=baseline, peak=peak, x_nbytes=int(X_train.nbytes), method=method))
+    )
 
 
 def measure_extra_memory(args, dtype, family, params):
-    config = dict(rows=args.rows, cols=args.cols, dtype=dtype, seed=args.seed, family=family,
-                  params=params)
+    config = dict(
+        rows=args.rows, cols=args.cols, dtype=dtype, seed=args.seed, family=family, params=params
+    )
     proc = subprocess.run(
         [sys.executable, str(Path(__file__).resolve()), "--_memory-child", json.dumps(config)],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     if proc.returncode != 0:
         print("  memory measurement failed:\n" + proc.stderr, file=sys.stderr)
@@ -151,13 +163,18 @@ def run_dtype(args, dtype):
             best[key]["fit"] = min(best[key]["fit"], timing.fit_seconds)
             best[key]["epoch"] = min(best[key]["epoch"], timing.epoch_seconds)
             fitted[key] = est
-            print("  rep %d/%d  %-34s fit %8.3f s   epoch %9.2f ms"
-                  % (rep + 1, args.repeat, label, timing.fit_seconds, 1e3 * timing.epoch_seconds),
-                  flush=True)
+            print(
+                "  rep %d/%d  %-34s fit %8.3f s   epoch %9.2f ms"
+                % (rep + 1, args.repeat, label, timing.fit_seconds, 1e3 * timing.epoch_seconds),
+                flush=True,
+            )
         floors.append(memory_floor(X_train, repeat=args.floor_repeat))
     floor = min(floors)
-    print("  floor: X_train.sum() best of %d: %.2f ms" % (args.repeat * args.floor_repeat,
-                                                          1e3 * floor), flush=True)
+    print(
+        "  floor: X_train.sum() best of %d: %.2f ms"
+        % (args.repeat * args.floor_repeat, 1e3 * floor),
+        flush=True,
+    )
 
     rows = {}
     for key, *_ in VARIANTS:
@@ -168,8 +185,12 @@ def run_dtype(args, dtype):
             accuracy=float(est.score(X_test, y_test)),
             n_iter=int(est.n_iter_),
         )
-    info = dict(x_train_nbytes=int(X_train.nbytes), n_train=X_train.shape[0],
-                n_test=X_test.shape[0], floor=floor)
+    info = dict(
+        x_train_nbytes=int(X_train.nbytes),
+        n_train=X_train.shape[0],
+        n_test=X_test.shape[0],
+        floor=floor,
+    )
     del X, y, X_train, X_test, y_train, y_test, fitted, est
     gc.collect()
 
@@ -182,8 +203,11 @@ def run_dtype(args, dtype):
             mem = measure_extra_memory(args, dtype, family, mem_params)
             rows[key]["memory"] = mem
             if mem is not None:
-                print("  extra peak memory during %s fit: %.1f MiB = %.3f x X_train (%s)"
-                      % (family, mem["extra"] / 2**20, mem["ratio"], mem["method"]), flush=True)
+                print(
+                    "  extra peak memory during %s fit: %.1f MiB = %.3f x X_train (%s)"
+                    % (family, mem["extra"] / 2**20, mem["ratio"], mem["method"]),
+                    flush=True,
+                )
     return rows, info
 
 
@@ -191,16 +215,32 @@ def run_dtype(args, dtype):
 # report
 def _git_revision():
     try:
-        rev = subprocess.run(["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"],
-                             capture_output=True, text=True, timeout=10)
+        rev = subprocess.run(
+            ["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
         if rev.returncode != 0:
             return None
         # the reports themselves (benchmarks/results*) do not count: they are
         # rewritten before this is asked
-        dirty = subprocess.run(["git", "-C", str(HERE), "status", "--porcelain",
-                                "--untracked-files=no", "--", ":/",
-                                ":(top,exclude,glob)benchmarks/results*"],
-                               capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(
+            [
+                "git",
+                "-C",
+                str(HERE),
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+                "--",
+                ":/",
+                ":(top,exclude,glob)benchmarks/results*",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
         return rev.stdout.strip() + (" + uncommitted changes" if dirty.stdout.strip() else "")
     except (OSError, subprocess.SubprocessError):
         return None
@@ -243,16 +283,24 @@ def environment_lines(extra_versions=()):
         "scipy %s" % scipy.__version__,
         "scikit-learn %s" % sklearn.__version__,
         "fastsgd %s (OpenMP %s, kernels %s)"
-        % (fastsgd.__version__, "on" if fastsgd.openmp_enabled() else "off",
-           fastsgd._engine.kernels_name()),
+        % (
+            fastsgd.__version__,
+            "on" if fastsgd.openmp_enabled() else "off",
+            fastsgd._engine.kernels_name(),
+        ),
         *extra_versions,
     ]
     if git:
         versions.append("git %s" % git)
     return [
         "- Date: %s; host: %s, %s CPUs available; %s %s"
-        % (datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), _cpu_model(), n_cpus(),
-           platform.system(), platform.release()),
+        % (
+            datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
+            _cpu_model(),
+            n_cpus(),
+            platform.system(),
+            platform.release(),
+        ),
         "- " + ", ".join(versions),
     ]
 
@@ -288,21 +336,31 @@ def build_markdown(args, results, png_rel):
         for key, label, *_ in VARIANTS:
             r = rows[key]
             mem = r.get("memory")
-            md.append("| %s | %s | %.3f | %.1f | %s | %.2f | %.6f | %s | %.4f | %s |" % (
-                dtype, label, r["fit"], 1e3 * r["epoch"],
-                "—" if key == "sklearn" else "%.1f×" % (sk["epoch"] / r["epoch"]),
-                r["epoch"] / info["floor"], r["objective"],
-                "—" if key == "sklearn"
-                else "%+.2e" % ((r["objective"] - sk["objective"]) / sk["objective"]),
-                r["accuracy"],
-                "%.3f" % mem["ratio"] if mem else "—",
-            ))
+            md.append(
+                "| %s | %s | %.3f | %.1f | %s | %.2f | %.6f | %s | %.4f | %s |"
+                % (
+                    dtype,
+                    label,
+                    r["fit"],
+                    1e3 * r["epoch"],
+                    "—" if key == "sklearn" else "%.1f×" % (sk["epoch"] / r["epoch"]),
+                    r["epoch"] / info["floor"],
+                    r["objective"],
+                    "—"
+                    if key == "sklearn"
+                    else "%+.2e" % ((r["objective"] - sk["objective"]) / sk["objective"]),
+                    r["accuracy"],
+                    "%.3f" % mem["ratio"] if mem else "—",
+                )
+            )
     md += [
         "",
         "Floor, best `X_train.sum()` over %d runs: " % (args.repeat * args.floor_repeat)
-        + ", ".join("%s %.2f ms (%.0f MiB)" % (dt, 1e3 * info["floor"],
-                                                info["x_train_nbytes"] / 2**20)
-                    for dt, (_, info) in results.items()) + ".",
+        + ", ".join(
+            "%s %.2f ms (%.0f MiB)" % (dt, 1e3 * info["floor"], info["x_train_nbytes"] / 2**20)
+            for dt, (_, info) in results.items()
+        )
+        + ".",
         "",
         "## Targets",
         "",
@@ -322,8 +380,11 @@ def build_markdown(args, results, png_rel):
         d = (fs["objective"] - sk["objective"]) / sk["objective"]
         cells["objective"].append("%+.3f%% %s" % (100 * d, _mark(abs(d) <= TARGETS["objective"])))
         mem = fs.get("memory")
-        cells["memory"].append("%.3f× %s" % (mem["ratio"], _mark(mem["ratio"] <= TARGETS["memory"]))
-                               if mem else "not measured")
+        cells["memory"].append(
+            "%.3f× %s" % (mem["ratio"], _mark(mem["ratio"] <= TARGETS["memory"]))
+            if mem
+            else "not measured"
+        )
     labels = {
         "speedup": "per-sample epoch ≥ %g× faster than sklearn" % TARGETS["speedup"],
         "floor": "epoch ≤ %g× the floor" % TARGETS["floor"],
@@ -373,12 +434,19 @@ def write_png(path, args, results):
         ys = [results[dt][0]["sklearn"]["epoch"] / results[dt][0][key]["epoch"] for dt in dtypes]
         bars = ax.bar(xs, ys, width, label=label)
         ax.bar_label(bars, fmt="%.1f×", fontsize=8)
-    ax.axhline(TARGETS["speedup"], color="grey", linestyle="--", linewidth=1,
-               label="target %g×" % TARGETS["speedup"])
+    ax.axhline(
+        TARGETS["speedup"],
+        color="grey",
+        linestyle="--",
+        linewidth=1,
+        label="target %g×" % TARGETS["speedup"],
+    )
     ax.set_xticks(range(len(dtypes)), dtypes)
     ax.set_ylabel("speed-up per epoch vs scikit-learn")
-    ax.set_title("SGDClassifier(log_loss), %s × %s, %d epochs"
-                 % (f"{args.rows:,}", f"{args.cols:,}", args.epochs))
+    ax.set_title(
+        "SGDClassifier(log_loss), %s × %s, %d epochs"
+        % (f"{args.rows:,}", f"{args.cols:,}", args.epochs)
+    )
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -392,32 +460,62 @@ def parse_args(argv=None):
         prog="compare.py",
         description="Benchmark fastsgd.SGDClassifier against scikit-learn's, side by side.",
     )
-    p.add_argument("--rows", type=int, default=1_000_000,
-                   help="rows, 20%% held out for accuracy (default: 1,000,000)")
+    p.add_argument(
+        "--rows",
+        type=int,
+        default=1_000_000,
+        help="rows, 20%% held out for accuracy (default: 1,000,000)",
+    )
     p.add_argument("--cols", type=int, default=100, help="features (default: 100)")
     p.add_argument("--epochs", type=int, default=5, help="max_iter, with tol=None (default: 5)")
-    p.add_argument("--dtypes", nargs="+", choices=("float64", "float32"),
-                   default=["float64", "float32"], help="dtypes of X (default: both)")
-    p.add_argument("--repeat", type=int, default=3,
-                   help="repeats of every fit; the best is reported (default: 3)")
-    p.add_argument("--floor-repeat", type=int, default=5,
-                   help="X_train.sum() timings per repeat (default: 5)")
+    p.add_argument(
+        "--dtypes",
+        nargs="+",
+        choices=("float64", "float32"),
+        default=["float64", "float32"],
+        help="dtypes of X (default: both)",
+    )
+    p.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="repeats of every fit; the best is reported (default: 3)",
+    )
+    p.add_argument(
+        "--floor-repeat", type=int, default=5, help="X_train.sum() timings per repeat (default: 5)"
+    )
     p.add_argument("--seed", type=int, default=0, help="data and shuffling seed (default: 0)")
-    p.add_argument("--markdown", type=Path, default=HERE / "results.md",
-                   help="Markdown report (default: benchmarks/results.md)")
-    p.add_argument("--png", type=Path, default=None,
-                   help="bar chart of the speed-ups, needs matplotlib "
-                        "(default: the Markdown path with .png)")
+    p.add_argument(
+        "--markdown",
+        type=Path,
+        default=HERE / "results.md",
+        help="Markdown report (default: benchmarks/results.md)",
+    )
+    p.add_argument(
+        "--png",
+        type=Path,
+        default=None,
+        help="bar chart of the speed-ups, needs matplotlib (default: the Markdown path with .png)",
+    )
     p.add_argument("--no-png", action="store_true", help="do not draw the chart")
-    p.add_argument("--no-memory", action="store_true",
-                   help="skip the peak-memory measurements (child processes)")
+    p.add_argument(
+        "--no-memory",
+        action="store_true",
+        help="skip the peak-memory measurements (child processes)",
+    )
     p.add_argument("--_memory-child", dest="memory_child", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.memory_child is None:
-        if args.rows < 10 or args.cols < 1 or args.epochs < 1 or args.repeat < 1 \
-                or args.floor_repeat < 1:
-            p.error("need --rows >= 10, --cols >= 1, --epochs >= 1, --repeat >= 1, "
-                    "--floor-repeat >= 1")
+        if (
+            args.rows < 10
+            or args.cols < 1
+            or args.epochs < 1
+            or args.repeat < 1
+            or args.floor_repeat < 1
+        ):
+            p.error(
+                "need --rows >= 10, --cols >= 1, --epochs >= 1, --repeat >= 1, --floor-repeat >= 1"
+            )
     return args
 
 
@@ -442,7 +540,7 @@ def main(argv=None):
     args.markdown.write_text(md, encoding="utf-8")
     print()
     start = md.index("## Results")
-    print(md[start:md.index("## Definitions")].rstrip())
+    print(md[start : md.index("## Definitions")].rstrip())
     print()
     print("report written to %s" % args.markdown)
     return 0

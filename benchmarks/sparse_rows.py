@@ -40,7 +40,9 @@ def main():
     ap.add_argument("--epochs", type=int, default=5)
     args = ap.parse_args()
     params = dict(loss="log_loss", alpha=1e-4, max_iter=args.epochs, tol=None, random_state=0)
-    print(f"{'nnz/row':>8} {'rows':>9} {'sklearn ns/row':>15} {'fastsgd ns/row':>15} {'speed-up':>9}")
+    print(
+        f"{'nnz/row':>8} {'rows':>9} {'sklearn ns/row':>15} {'fastsgd ns/row':>15} {'speed-up':>9}"
+    )
     for nnz in args.nnz:
         X, y = data(nnz)
         best = {"sklearn": np.inf, "fastsgd": np.inf}

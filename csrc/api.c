@@ -108,10 +108,7 @@ double fsgd_loss_step(int loss, double param, double y, double p, double *value)
     return dloss;
 }
 
-double fsgd_exp_tab(double x)
-{
-    return exp_tab(x);
-}
+double fsgd_exp_tab(double x) { return exp_tab(x); }
 
 int fsgd_openmp_enabled(void)
 {

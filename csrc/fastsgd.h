@@ -38,15 +38,27 @@ enum fsgd_loss {
 enum fsgd_penalty { FSGD_PEN_NONE = 0, FSGD_PEN_L1 = 1, FSGD_PEN_L2 = 2, FSGD_PEN_ELASTICNET = 3 };
 
 enum fsgd_lr {
-    FSGD_LR_CONSTANT = 1, FSGD_LR_OPTIMAL = 2, FSGD_LR_INVSCALING = 3,
-    FSGD_LR_ADAPTIVE = 4, FSGD_LR_PA1 = 5, FSGD_LR_PA2 = 6,
+    FSGD_LR_CONSTANT = 1,
+    FSGD_LR_OPTIMAL = 2,
+    FSGD_LR_INVSCALING = 3,
+    FSGD_LR_ADAPTIVE = 4,
+    FSGD_LR_PA1 = 5,
+    FSGD_LR_PA2 = 6,
     /* batch engine only */
-    FSGD_LR_STEP = 7, FSGD_LR_EXPONENTIAL = 8, FSGD_LR_COSINE = 9
+    FSGD_LR_STEP = 7,
+    FSGD_LR_EXPONENTIAL = 8,
+    FSGD_LR_COSINE = 9
 };
 
 enum fsgd_optimizer {
-    FSGD_OPT_SGD = 0, FSGD_OPT_MOMENTUM = 1, FSGD_OPT_NESTEROV = 2, FSGD_OPT_ADAGRAD = 3,
-    FSGD_OPT_RMSPROP = 4, FSGD_OPT_ADADELTA = 5, FSGD_OPT_ADAM = 6, FSGD_OPT_ADAMW = 7
+    FSGD_OPT_SGD = 0,
+    FSGD_OPT_MOMENTUM = 1,
+    FSGD_OPT_NESTEROV = 2,
+    FSGD_OPT_ADAGRAD = 3,
+    FSGD_OPT_RMSPROP = 4,
+    FSGD_OPT_ADADELTA = 5,
+    FSGD_OPT_ADAM = 6,
+    FSGD_OPT_ADAMW = 7
 };
 
 /* Order in which an epoch visits the rows. */
@@ -139,9 +151,8 @@ typedef int (*fsgd_progress_fn)(void *ctx, const fsgd_epoch_info *info);
 /* Fit n_problems binary problems (one-vs-rest), in parallel over n_threads
  * OpenMP threads; the result does not depend on n_threads.  Returns FSGD_OK or
  * the first non-OK status among the problems (each problem holds its own). */
-int fsgd_fit(const fsgd_data *data, const fsgd_params *params,
-             fsgd_problem *problems, int n_problems, int n_threads,
-             fsgd_progress_fn progress, void *progress_ctx);
+int fsgd_fit(const fsgd_data *data, const fsgd_params *params, fsgd_problem *problems,
+             int n_problems, int n_threads, fsgd_progress_fn progress, void *progress_ctx);
 
 /* ---- The batch engine (mini-batch and full-batch gradient descent) ----
  * Semantics: docs/batch.md.  All K outputs (one-vs-rest problems or the
@@ -169,8 +180,8 @@ typedef struct {
  * first invalid one ("loss: unknown loss code").  bp is NULL for the
  * per-sample engine.  fsgd_fit and fsgd_fit_batch check their arguments with
  * it and return FSGD_INVALID_ARGUMENT without fitting. */
-const char *fsgd_check_args(const fsgd_data *data, const fsgd_params *params, const fsgd_batch_params *bp,
-                            int n_problems);
+const char *fsgd_check_args(const fsgd_data *data, const fsgd_params *params,
+                            const fsgd_batch_params *bp, int n_problems);
 
 /* Number of state slots the optimizer keeps per coordinate. */
 int fsgd_optimizer_slots(int optimizer);

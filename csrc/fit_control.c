@@ -48,7 +48,8 @@ void fsgd_cosine_cycle(double T0, double mult, double e, double *T, double *Ti)
     *Ti = len;
 }
 
-void fsgd_schedule_init(fsgd_schedule *S, const fsgd_params *P, const fsgd_batch_params *B, int loss)
+void fsgd_schedule_init(fsgd_schedule *S, const fsgd_params *P, const fsgd_batch_params *B,
+                        int loss)
 {
     memset(S, 0, sizeof(*S));
     S->lr = P->learning_rate;
@@ -109,20 +110,27 @@ const char *fsgd_check_args(const fsgd_data *D, const fsgd_params *P, const fsgd
     if (!D->y == !D->y_code) return "y / y_code: exactly one is needed";
     if (multinomial ? P->loss != FSGD_LOSS_LOG : (P->loss < 0 || P->loss >= FSGD_N_LOSSES))
         return "loss: unknown loss code";
-    if (P->penalty < FSGD_PEN_NONE || P->penalty > FSGD_PEN_ELASTICNET) return "penalty: unknown penalty code";
-    if (!(P->alpha >= 0.0) || !(P->l1_ratio >= 0.0 && P->l1_ratio <= 1.0)) return "alpha / l1_ratio: out of range";
-    if (P->learning_rate < FSGD_LR_CONSTANT || P->learning_rate > (B ? FSGD_LR_COSINE : FSGD_LR_PA2))
+    if (P->penalty < FSGD_PEN_NONE || P->penalty > FSGD_PEN_ELASTICNET)
+        return "penalty: unknown penalty code";
+    if (!(P->alpha >= 0.0) || !(P->l1_ratio >= 0.0 && P->l1_ratio <= 1.0))
+        return "alpha / l1_ratio: out of range";
+    if (P->learning_rate < FSGD_LR_CONSTANT ||
+        P->learning_rate > (B ? FSGD_LR_COSINE : FSGD_LR_PA2))
         return "learning_rate: unknown schedule code for this engine";
     if (B && (P->learning_rate == FSGD_LR_PA1 || P->learning_rate == FSGD_LR_PA2))
         return "learning_rate: the PA rules are per-sample only";
-    if (P->learning_rate == FSGD_LR_OPTIMAL && !(P->alpha > 0.0)) return "alpha: 'optimal' needs alpha > 0";
+    if (P->learning_rate == FSGD_LR_OPTIMAL && !(P->alpha > 0.0))
+        return "alpha: 'optimal' needs alpha > 0";
     if (P->max_iter < 1) return "max_iter: must be >= 1";
     if (P->n_iter_no_change < 1) return "n_iter_no_change: must be >= 1";
-    if (P->order < FSGD_ORDER_SEQUENTIAL || P->order > FSGD_ORDER_PERMUTATION) return "order: unknown order code";
-    if (P->score_kind != FSGD_SCORE_ACCURACY && P->score_kind != FSGD_SCORE_R2) return "score_kind: unknown code";
+    if (P->order < FSGD_ORDER_SEQUENTIAL || P->order > FSGD_ORDER_PERMUTATION)
+        return "order: unknown order code";
+    if (P->score_kind != FSGD_SCORE_ACCURACY && P->score_kind != FSGD_SCORE_R2)
+        return "score_kind: unknown code";
     if (B) {
         if (B->batch_size < 1) return "batch_size: must be >= 1";
-        if (B->optimizer < FSGD_OPT_SGD || B->optimizer > FSGD_OPT_ADAMW) return "optimizer: unknown optimizer code";
+        if (B->optimizer < FSGD_OPT_SGD || B->optimizer > FSGD_OPT_ADAMW)
+            return "optimizer: unknown optimizer code";
         if (multinomial && !D->y_code) return "multinomial: needs class codes";
     }
     double ybar;
@@ -154,7 +162,8 @@ int fsgd_drive(const fsgd_params *P, fsgd_drive_state *ds, const fsgd_engine_ops
         for (int k = 0; k < K; k++) probs[k].status = FSGD_NO_MEMORY;
         return FSGD_NO_MEMORY;
     }
-    double *best_obj = dbl, *best_score = dbl + nr, *objective = dbl + 2 * nr, *score = dbl + 3 * nr;
+    double *best_obj = dbl, *best_score = dbl + nr, *objective = dbl + 2 * nr,
+           *score = dbl + 3 * nr;
     double *objsum = dbl + 4 * nr;
     int *no_imp = ibl, *n_iter = ibl + nr;
     for (int r = 0; r < nr; r++) {

@@ -73,7 +73,8 @@ typedef struct {
 
 /* Fills S for the loss `loss` (the loss "optimal" derives t0 from; the log
  * loss for a multinomial fit) and, for the batch engine, B (NULL: per-sample). */
-void fsgd_schedule_init(fsgd_schedule *S, const fsgd_params *P, const fsgd_batch_params *B, int loss);
+void fsgd_schedule_init(fsgd_schedule *S, const fsgd_params *P, const fsgd_batch_params *B,
+                        int loss);
 
 /* The step at update u (from 1) and epoch time e (epochs done, fractional).
  * "constant", "adaptive" and the PA rules return `eta`, the current step. */
@@ -91,7 +92,8 @@ FSGD_INLINE double fsgd_schedule_eta(const fsgd_schedule *S, double eta, double 
     case FSGD_LR_COSINE: {
         double T, Ti;
         fsgd_cosine_cycle(S->restart_epochs, S->restart_mult, e, &T, &Ti);
-        return S->eta_min + (S->eta0 - S->eta_min) * 0.5 * (1.0 + cos(3.14159265358979323846 * T / Ti));
+        return S->eta_min +
+               (S->eta0 - S->eta_min) * 0.5 * (1.0 + cos(3.14159265358979323846 * T / Ti));
     }
     default:
         return eta;
@@ -118,7 +120,8 @@ typedef struct {
     double num, den, good, wsum;
 } fsgd_score_acc;
 
-FSGD_INLINE void fsgd_score_add(fsgd_score_acc *a, int kind, double sw, double y, double p, double ybar)
+FSGD_INLINE void fsgd_score_add(fsgd_score_acc *a, int kind, double sw, double y, double p,
+                                double ybar)
 {
     if (kind == FSGD_SCORE_ACCURACY) {
         a->wsum += sw;
@@ -166,8 +169,9 @@ typedef struct {
     int report_index;          /* fsgd_epoch_info.problem of output 0 */
     double n_train;            /* the objective is the sum over the epoch / n_train */
     uint8_t *active;           /* driver: outputs still being fitted */
-    double *step_scale;        /* driver: the adaptive schedule's factor (starts at what the engine sets) */
-    const double *eta_last;    /* engine: the step each output took last */
+    double
+        *step_scale; /* driver: the adaptive schedule's factor (starts at what the engine sets) */
+    const double *eta_last; /* engine: the step each output took last */
 } fsgd_drive_state;
 
 /* Runs epochs until max_iter, the stopping rule, divergence or an

@@ -97,9 +97,9 @@ typedef void (*fsgd_batch_chunk_fn)(const fsgd_data *, const fsgd_batch_ctx *, c
 typedef void (*fsgd_batch_predict_fn)(const fsgd_data *, const fsgd_batch_ctx *,
                                       const int64_t *rows, int64_t n_rows, double *P);
 
-typedef int (*fsgd_fit_batch_fn)(const fsgd_data *, const fsgd_params *,
-                                 const fsgd_batch_params *, fsgd_problem *, int,
-                                 fsgd_batch_state *, int, fsgd_progress_fn, void *);
+typedef int (*fsgd_fit_batch_fn)(const fsgd_data *, const fsgd_params *, const fsgd_batch_params *,
+                                 fsgd_problem *, int, fsgd_batch_state *, int, fsgd_progress_fn,
+                                 void *);
 
 typedef struct {
     fsgd_fit_problem_fn fit_problem;   /* per-sample engine, one binary problem */

@@ -32,7 +32,11 @@ typedef struct {
     double prod;  /* log loss: pending product of (1 + exp(-p)) factors */
 } fsgd_lossacc;
 
-FSGD_INLINE void lossacc_init(fsgd_lossacc *a) { a->sum = 0.0; a->prod = 1.0; }
+FSGD_INLINE void lossacc_init(fsgd_lossacc *a)
+{
+    a->sum = 0.0;
+    a->prod = 1.0;
+}
 
 FSGD_INLINE double lossacc_total(fsgd_lossacc *a)
 {
@@ -135,7 +139,8 @@ FSGD_INLINE double loss_dloss(const int L, double param, double y, double p)
  * added to its exponent.  In the per-sample loop the exponential is on the
  * chain from one row's prediction to the next, so it is kept short: half
  * the operations of a degree-12 polynomial on |r| <= ln2/2. */
-static const double fsgd_exp2_64[64] = { /* 2^(j/64), generated with 60-digit decimals */
+static const double fsgd_exp2_64[64] = {
+    /* 2^(j/64), generated with 60-digit decimals */
     0x1.0000000000000p+0, 0x1.02c9a3e778061p+0, 0x1.059b0d3158574p+0, 0x1.0874518759bc8p+0,
     0x1.0b5586cf9890fp+0, 0x1.0e3ec32d3d1a2p+0, 0x1.11301d0125b51p+0, 0x1.1429aaea92de0p+0,
     0x1.172b83c7d517bp+0, 0x1.1a35beb6fcb75p+0, 0x1.1d4873168b9aap+0, 0x1.2063b88628cd6p+0,

@@ -146,8 +146,9 @@ static inline int64_t fsgd_sample_run_rows(double row_bytes)
 
 static inline int64_t fsgd_sample_prefetch_rows(double row_bytes, int sequential)
 {
-    return sequential ? fsgd_rows_in(FSGD_SAMPLE_PREFETCH_SEQ_BYTES, row_bytes, 2, 64)
-                      : fsgd_rows_in(FSGD_SAMPLE_PREFETCH_BYTES, row_bytes, 2, FSGD_SAMPLE_PREFETCH_ROWS);
+    return sequential
+               ? fsgd_rows_in(FSGD_SAMPLE_PREFETCH_SEQ_BYTES, row_bytes, 2, 64)
+               : fsgd_rows_in(FSGD_SAMPLE_PREFETCH_BYTES, row_bytes, 2, FSGD_SAMPLE_PREFETCH_ROWS);
 }
 
 typedef struct {
@@ -177,8 +178,8 @@ typedef struct {
 
 /* row_bytes: average bytes of X per row; rows with skip[r] != 0 are left out.  Returns 0, or -1 when out of memory
  * (whatever was allocated is released by fsgd_order_free). */
-static int fsgd_order_init(fsgd_order_state *o, int kind, int64_t n, double row_bytes, uint32_t seed,
-                           const uint8_t *skip)
+static int fsgd_order_init(fsgd_order_state *o, int kind, int64_t n, double row_bytes,
+                           uint32_t seed, const uint8_t *skip)
 {
     o->kind = kind;
     o->skip = skip;
@@ -197,7 +198,8 @@ static int fsgd_order_init(fsgd_order_state *o, int kind, int64_t n, double row_
     /* chunks of about FSGD_CHUNK_BYTES, but never more than FSGD_CHUNK_MAX_ROWS
      * rows: how many consecutive rows a chunk holds is what makes the order
      * differ from a full shuffle on data stored in a meaningful order */
-    o->chunk_rows = fsgd_imax(1, fsgd_imin(FSGD_CHUNK_MAX_ROWS, (int64_t)(FSGD_CHUNK_BYTES / row_bytes + 0.5)));
+    o->chunk_rows = fsgd_imax(
+        1, fsgd_imin(FSGD_CHUNK_MAX_ROWS, (int64_t)(FSGD_CHUNK_BYTES / row_bytes + 0.5)));
     if ((double)n * row_bytes <= FSGD_SMALL_BYTES) o->chunk_rows = 1;
     o->n_chunks = 0;
     o->offset = 0;
@@ -313,7 +315,8 @@ static int64_t fsgd_order_fill(fsgd_order_state *o, int64_t *buf)
                 /* no chunk left to open: pour what the open chunks still
                  * hold into the tail */
                 for (int k = 0; k < o->n_open; k++)
-                    for (int64_t r = o->open_pos[k]; r < o->open_end[k]; r++) o->tail[o->tail_len++] = r;
+                    for (int64_t r = o->open_pos[k]; r < o->open_end[k]; r++)
+                        o->tail[o->tail_len++] = r;
                 fsgd_shuffle_i64(o->tail, o->tail_len, &rng);
                 o->n_open = 0;
             }

@@ -61,13 +61,27 @@ def ovr_objectives(est, X, y, sample_weight=None):
     """The objective of each one-vs-rest problem of a multiclass classifier
     (what each curve of ``loss_curve_`` tracks): row k of ``coef_`` as the
     binary model of class k against the rest."""
-    settings = dict(loss=est.loss, penalty=est.penalty, alpha=est.alpha, l1_ratio=est.l1_ratio,
-                    epsilon=est.epsilon)
-    return np.array([
-        objective(est.coef_[k], X, y == label, intercept=est.intercept_[k],
-                  classes=[False, True], sample_weight=sample_weight, **settings)
-        for k, label in enumerate(est.classes_)
-    ])
+    settings = dict(
+        loss=est.loss,
+        penalty=est.penalty,
+        alpha=est.alpha,
+        l1_ratio=est.l1_ratio,
+        epsilon=est.epsilon,
+    )
+    return np.array(
+        [
+            objective(
+                est.coef_[k],
+                X,
+                y == label,
+                intercept=est.intercept_[k],
+                classes=[False, True],
+                sample_weight=sample_weight,
+                **settings,
+            )
+            for k, label in enumerate(est.classes_)
+        ]
+    )
 
 
 def lbfgs_optimum(X, y, loss, alpha, sample_weight=None, **options):
@@ -82,13 +96,23 @@ def lbfgs_optimum(X, y, loss, alpha, sample_weight=None, **options):
 
     def value_and_gradient(theta):
         w, b = theta[:-1], theta[-1]
-        value = objective(w, X, y, intercept=b, classes=classes, loss=loss, penalty="l2",
-                          alpha=alpha, sample_weight=sample_weight)
+        value = objective(
+            w,
+            X,
+            y,
+            intercept=b,
+            classes=classes,
+            loss=loss,
+            penalty="l2",
+            alpha=alpha,
+            sample_weight=sample_weight,
+        )
         r = sw * np_dloss(loss, X @ w + b, t) / n
         return value, np.r_[X.T @ r + alpha * w, r.sum()]
 
-    return minimize(value_and_gradient, np.zeros(X.shape[1] + 1), jac=True, method="L-BFGS-B",
-                    options=options)
+    return minimize(
+        value_and_gradient, np.zeros(X.shape[1] + 1), jac=True, method="L-BFGS-B", options=options
+    )
 
 
 # ----------------------------------------------------------------------
@@ -298,7 +322,9 @@ class Reference:
         else:
             D = np.clip(np_dloss(self.loss, P, Tb, self.eps_loss), -MAX_DLOSS, MAX_DLOSS)
             coefs = sb[:, None] * Cb * D
-            losses = (sb[:, None] * Cb * pointwise_loss(self.loss, P, Tb, self.eps_loss)).sum(axis=0)
+            losses = (sb[:, None] * Cb * pointwise_loss(self.loss, P, Tb, self.eps_loss)).sum(
+                axis=0
+            )
         G = np.zeros((self.K, d + 1))
         G[:, :d] = coefs.T @ Xb / m
         G[:, d] = coefs.sum(axis=0) / m

@@ -103,9 +103,15 @@ def test_every_benchmark_runs_once(suite):
     common, modules = suite
     benchmarks = _benchmarks(modules)
     names = {"%s.%s" % (cls.__name__, name) for cls, name in benchmarks}
-    assert {"Fit.time_fit", "Fit.peakmem_fit", "FitThreads.time_fit", "Predict.time_predict",
-            "Quality.track_objective", "Quality.track_objective_gap",
-            "Quality.track_heldout_error"} <= names
+    assert {
+        "Fit.time_fit",
+        "Fit.peakmem_fit",
+        "FitThreads.time_fit",
+        "Predict.time_predict",
+        "Quality.track_objective",
+        "Quality.track_objective_gap",
+        "Quality.track_heldout_error",
+    } <= names
     results = {}
     for cls, name in benchmarks:
         assert cls.param_names[0] == "batch_size"
@@ -118,7 +124,7 @@ def test_every_benchmark_runs_once(suite):
             finally:
                 if hasattr(bench, "teardown"):
                     bench.teardown(*params)
-    for (cls_name, name, params), value in results.items():
+    for (_cls_name, name, params), value in results.items():
         if not name.startswith("track_"):
             continue
         estimator = params[2]

@@ -9,13 +9,13 @@ import math
 
 import numpy as np
 import pytest
+from _reference import Reference, assert_matches_reference
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from sklearn.utils.validation import check_is_fitted
 
 from fastsgd import SGDClassifier, SGDRegressor, _sgd
 
-from _reference import Reference, assert_matches_reference
 from helpers import expected_failed_checks, make_data
 
 

@@ -8,13 +8,13 @@ against float64 fits, and divergence.
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _reference import Reference
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from fastsgd import SGDClassifier, SGDRegressor, objective
 from fastsgd._objective import CLASSIFICATION_LOSSES, REGRESSION_LOSSES
 
-from _reference import Reference
 from helpers import make_data
 
 
@@ -45,7 +45,7 @@ def test_batch_gradient_finite_differences(loss):
     m, d, alpha, eta0 = 12, 4, 0.1, 0.5
     rng = np.random.RandomState(sum(map(ord, loss)))
     regression = loss in REGRESSION_LOSSES
-    for attempt in range(200):
+    for _attempt in range(200):
         X = rng.randn(m, d)
         sw = rng.uniform(0.5, 2.0, size=m)
         if loss == "multinomial":
@@ -98,8 +98,9 @@ def test_batch_gradient_finite_differences(loss):
 
     def objective_at(theta):
         W, b = theta[: K * d].reshape(K, d), theta[K * d :]
-        return objective(W, X, y, intercept=b, sample_weight=sw, penalty="l2", alpha=alpha,
-                         **settings)
+        return objective(
+            W, X, y, intercept=b, sample_weight=sw, penalty="l2", alpha=alpha, **settings
+        )
 
     fd = _fd_gradient(objective_at, theta0)
     assert np.linalg.norm(fd) > 1e-2
@@ -273,8 +274,16 @@ def test_float32_weights_beyond_float_range_are_divergence():
     rng = np.random.RandomState(0)
     X = rng.randn(30, 4)
     y = rng.randn(30)
-    params = dict(batch_size=10, optimizer="sgd", learning_rate="constant", eta0=1e36,
-                  max_iter=1, tol=None, penalty=None, shuffle=False)
+    params = dict(
+        batch_size=10,
+        optimizer="sgd",
+        learning_rate="constant",
+        eta0=1e36,
+        max_iter=1,
+        tol=None,
+        penalty=None,
+        shuffle=False,
+    )
     m64 = SGDRegressor(**params).fit(X, y)
     assert np.all(np.isfinite(m64.coef_)) and np.abs(m64.coef_).max() > 1e39
     with pytest.raises(ValueError, match="epoch #1"):

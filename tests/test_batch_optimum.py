@@ -8,6 +8,7 @@ loss curve's end against the objective at the fitted weights
 
 import numpy as np
 import pytest
+from _reference import OPTIMIZERS, lbfgs_optimum, ovr_objectives
 from scipy.special import softmax
 from sklearn.datasets import make_classification, make_regression
 from sklearn.linear_model import LogisticRegression
@@ -15,9 +16,7 @@ from sklearn.preprocessing import StandardScaler
 
 from fastsgd import SGDClassifier, SGDRegressor, objective
 
-from _reference import OPTIMIZERS, lbfgs_optimum, ovr_objectives
 from helpers import make_data
-
 
 # The documented recipe (docs/batch.md, benchmarks): with it every optimizer
 # reaches the regularised optimum within 1e-3 relative in 20 epochs on
@@ -96,8 +95,15 @@ def multinomial_problem():
     X = StandardScaler().fit_transform(X)
     alpha = 1e-3
     lr = LogisticRegression(C=1.0 / (alpha * X.shape[0]), tol=1e-12, max_iter=10000).fit(X, y)
-    f_opt = objective(lr.coef_, X, y, intercept=lr.intercept_, loss="log_loss",
-                      multi_class="multinomial", alpha=alpha)
+    f_opt = objective(
+        lr.coef_,
+        X,
+        y,
+        intercept=lr.intercept_,
+        loss="log_loss",
+        multi_class="multinomial",
+        alpha=alpha,
+    )
     return X, y, alpha, lr, f_opt
 
 
@@ -190,7 +196,7 @@ def test_loss_curve_converged(kind):
     assert curves.shape[1] == 30
     finals = ovr_objectives(est, X, y) if kind == "ovr3" else [objective(est, X, y)]
     assert len(finals) == len(curves)
-    for curve, final in zip(curves, finals):
+    for curve, final in zip(curves, finals, strict=True):
         assert np.all(np.isfinite(curve))
         assert curve[-1] < curve[0]
         assert np.all(np.diff(curve) <= 0.02 * curve[:-1])  # decreasing, up to noise

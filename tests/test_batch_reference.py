@@ -15,13 +15,12 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _reference import OPTIMIZERS, Reference, assert_matches_reference, cosine_cycle_exact
 from sklearn.base import clone
 
 from fastsgd import SGDClassifier, SGDRegressor, _engine
 
-from _reference import OPTIMIZERS, Reference, assert_matches_reference, cosine_cycle_exact
 from helpers import make_data
-
 
 ETA0 = {
     "sgd": 0.1,

@@ -3,10 +3,9 @@
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _reference import Reference, assert_matches_reference
 
 from fastsgd import SGDClassifier, SGDRegressor
-
-from _reference import Reference, assert_matches_reference
 
 
 # bit-identical results for any number of threads
@@ -125,8 +124,15 @@ def test_bit_identical_across_n_jobs_many_small_batches(monkeypatch):
     rng = np.random.RandomState(0)
     X = rng.randn(203, 13)
     y = rng.randint(0, 3, 203)
-    params = dict(optimizer="adam", loss="log_loss", batch_size=1, max_iter=3, tol=None,
-                  shuffle=True, random_state=0)
+    params = dict(
+        optimizer="adam",
+        loss="log_loss",
+        batch_size=1,
+        max_iter=3,
+        tol=None,
+        shuffle=True,
+        random_state=0,
+    )
     ref = SGDClassifier(n_jobs=1, **params).fit(X, y)
     for n_jobs in (2, 4):
         for _ in range(100):

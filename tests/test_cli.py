@@ -23,8 +23,9 @@ def _run(args, cwd, timeout=120):
 
 
 def test_demo_runs_both_fits(tmp_path):
-    proc = _run(["-m", "fastsgd", "demo", "--rows", "20000", "--cols", "10", "--epochs", "2"],
-                cwd=tmp_path)
+    proc = _run(
+        ["-m", "fastsgd", "demo", "--rows", "20000", "--cols", "10", "--epochs", "2"], cwd=tmp_path
+    )
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert "fastsgd.SGDClassifier" in out
@@ -38,8 +39,23 @@ def test_demo_runs_both_fits(tmp_path):
 
 
 def test_demo_no_sklearn_and_float32(tmp_path):
-    proc = _run(["-m", "fastsgd", "demo", "--rows", "5000", "--cols", "5", "--epochs", "2",
-                 "--dtype", "float32", "--no-sklearn"], cwd=tmp_path)
+    proc = _run(
+        [
+            "-m",
+            "fastsgd",
+            "demo",
+            "--rows",
+            "5000",
+            "--cols",
+            "5",
+            "--epochs",
+            "2",
+            "--dtype",
+            "float32",
+            "--no-sklearn",
+        ],
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "float32" in proc.stdout
     assert "sklearn.linear_model" not in proc.stdout
@@ -47,8 +63,26 @@ def test_demo_no_sklearn_and_float32(tmp_path):
 
 
 def test_demo_mini_batch_adam(tmp_path):
-    proc = _run(["-m", "fastsgd", "demo", "--rows", "20000", "--cols", "10", "--epochs", "3",
-                 "--batch-size", "64", "--optimizer", "adam", "--n-jobs", "2"], cwd=tmp_path)
+    proc = _run(
+        [
+            "-m",
+            "fastsgd",
+            "demo",
+            "--rows",
+            "20000",
+            "--cols",
+            "10",
+            "--epochs",
+            "3",
+            "--batch-size",
+            "64",
+            "--optimizer",
+            "adam",
+            "--n-jobs",
+            "2",
+        ],
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "batch_size=64" in proc.stdout and "optimizer='adam'" in proc.stdout
     accuracies = re.search(r"held-out accuracy +([0-9.]+) +([0-9.]+)", proc.stdout)
@@ -69,20 +103,41 @@ def test_cli_usage_errors(tmp_path):
 
 def test_compare_writes_markdown(tmp_path):
     md = tmp_path / "out" / "results.md"
-    proc = _run([str(COMPARE), "--rows", "20000", "--cols", "10", "--repeat", "1",
-                 "--no-png", "--markdown", str(md)], cwd=tmp_path)
+    proc = _run(
+        [
+            str(COMPARE),
+            "--rows",
+            "20000",
+            "--cols",
+            "10",
+            "--repeat",
+            "1",
+            "--no-png",
+            "--markdown",
+            str(md),
+        ],
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     assert md.exists()
     assert not md.with_suffix(".png").exists()
     text = md.read_text(encoding="utf-8")
     assert text.startswith("# fastsgd vs scikit-learn")
     assert "--rows 20000 --cols 10 --repeat 1" in text  # the command line
-    for header in ("## Results", "## Targets", "## Definitions",
-                   "| dtype | estimator | fit (s) | epoch (ms) | speed-up vs sklearn"):
+    for header in (
+        "## Results",
+        "## Targets",
+        "## Definitions",
+        "| dtype | estimator | fit (s) | epoch (ms) | speed-up vs sklearn",
+    ):
         assert header in text
     for dtype in ("float64", "float32"):
-        for label in ("scikit-learn", "fastsgd (default: block shuffle)",
-                      'fastsgd, shuffle_mode="full"', "fastsgd, shuffle=False"):
+        for label in (
+            "scikit-learn",
+            "fastsgd (default: block shuffle)",
+            'fastsgd, shuffle_mode="full"',
+            "fastsgd, shuffle=False",
+        ):
             assert "| %s | %s |" % (dtype, label) in text
     # shuffle_mode="full" follows scikit-learn's permutation: same final objective
     row = re.search(r'\| float64 \| fastsgd, shuffle_mode="full" \|(.*)\|', text).group(1)
@@ -93,8 +148,22 @@ def test_compare_writes_markdown(tmp_path):
 
 def test_demo_elasticnet(tmp_path):
     # the penalty reaches both models and the objective's penalty term
-    proc = _run(["-m", "fastsgd", "demo", "--rows", "20000", "--cols", "10", "--epochs", "2",
-                 "--penalty", "elasticnet"], cwd=tmp_path)
+    proc = _run(
+        [
+            "-m",
+            "fastsgd",
+            "demo",
+            "--rows",
+            "20000",
+            "--cols",
+            "10",
+            "--epochs",
+            "2",
+            "--penalty",
+            "elasticnet",
+        ],
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "penalty='elasticnet'" in proc.stdout
     assert "l1_ratio ||w||_1" in proc.stdout
@@ -104,15 +173,35 @@ def test_demo_elasticnet(tmp_path):
         assert 0.0 < float(value) < 1.0
 
 
-
 def test_compare_batch_writes_markdown(tmp_path):
     # its two sections that use the objective: Adam's final objective and the
     # time to 1e-3 suboptimality against LogisticRegression
     md = tmp_path / "results_batch.md"
-    proc = _run([str(COMPARE_BATCH), "--rows", "20000", "--cols", "10", "--epochs", "2",
-                 "--repeat", "1", "--floor-repeat", "1", "--no-torch", "--no-memory",
-                 "--max-epochs-to-target", "4", "--sections", "adam", "lbfgs",
-                 "--markdown", str(md)], cwd=tmp_path)
+    proc = _run(
+        [
+            str(COMPARE_BATCH),
+            "--rows",
+            "20000",
+            "--cols",
+            "10",
+            "--epochs",
+            "2",
+            "--repeat",
+            "1",
+            "--floor-repeat",
+            "1",
+            "--no-torch",
+            "--no-memory",
+            "--max-epochs-to-target",
+            "4",
+            "--sections",
+            "adam",
+            "lbfgs",
+            "--markdown",
+            str(md),
+        ],
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     text = md.read_text(encoding="utf-8")
     assert text.startswith("# fastsgd batch engine: benchmark")
@@ -130,12 +219,14 @@ def test_benchmarks_generate_the_demo_problem():
     # benchmarks/_common.py has its own copy of the demo's generator (the
     # scripts import nothing private of fastsgd); the two give the same data,
     # over several of the generator's chunks, whatever the thread count
-    spec = importlib.util.spec_from_file_location("bench_common", ROOT / "benchmarks" / "_common.py")
+    spec = importlib.util.spec_from_file_location(
+        "bench_common", ROOT / "benchmarks" / "_common.py"
+    )
     common = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(common)
     for dtype in (np.float64, np.float32):
         ours = common.make_classification_data(900, 5000, dtype, seed=3, n_threads=2)
         demo = _demo.make_classification_data(900, 5000, dtype, seed=3, n_threads=1)
-        for a, b in zip(common.train_test_views(*ours), _demo.train_test_views(*demo)):
+        for a, b in zip(common.train_test_views(*ours), _demo.train_test_views(*demo), strict=True):
             np.testing.assert_array_equal(a, b)
         assert ours[0].dtype == dtype and 0.3 < ours[1].mean() < 0.7

@@ -218,8 +218,15 @@ MALFORMED = ["index_too_large", "index_huge", "index_negative", "indptr_decreasi
 
 @pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
 @pytest.mark.parametrize("how", MALFORMED)
-@pytest.mark.parametrize("params", [{}, {"penalty": "l1"}, {"penalty": "elasticnet", "average": True},
-                                    {"batch_size": 8, "optimizer": "adam"}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"penalty": "l1"},
+        {"penalty": "elasticnet", "average": True},
+        {"batch_size": 8, "optimizer": "adam"},
+    ],
+)
 @kinds
 def test_malformed_csr_raises_before_work(kind, params, how, index_dtype):
     est, y, pf_kw = _est(kind, **params)
@@ -587,7 +594,9 @@ def test_divergence_raises_like_sklearn(kind, sparse):
     _, y, _ = _est(kind)
     Xbad = _maybe_csr(X0 * 1e150, sparse)
     ref_cls = sk.SGDClassifier if kind == "classifier" else sk.SGDRegressor
-    params = dict(learning_rate="constant", eta0=1e10, penalty=None, max_iter=5, tol=None, shuffle=False)
+    params = dict(
+        learning_rate="constant", eta0=1e10, penalty=None, max_iter=5, tol=None, shuffle=False
+    )
     if kind == "classifier":
         params["loss"] = "squared_error"
     with pytest.raises(ValueError, match="epoch #1"):
@@ -729,10 +738,19 @@ def test_sparsify_densify_keep_predictions(kind):
 # the engine's own size checks: _engine.fit trusts no caller with its buffers
 
 # position of an argument of _engine.fit, and what the error names
-_ENGINE_ARGS = {1: "indptr does not match", 2: "indptr does not match", 4: "y_code has",
-                5: "sample_weight has", 6: "validation_mask has", 13: "weight_neg has",
-                14: "seeds has", 15: "loss_curve of shape"}
-_ENGINE_CASES = [(False, p) for p in (4, 5, 6, 13, 14, 15)] + [(True, p) for p in (1, 2, 4, 5, 14, 15)]
+_ENGINE_ARGS = {
+    1: "indptr does not match",
+    2: "indptr does not match",
+    4: "y_code has",
+    5: "sample_weight has",
+    6: "validation_mask has",
+    13: "weight_neg has",
+    14: "seeds has",
+    15: "loss_curve of shape",
+}
+_ENGINE_CASES = [(False, p) for p in (4, 5, 6, 13, 14, 15)] + [
+    (True, p) for p in (1, 2, 4, 5, 14, 15)
+]
 
 
 @pytest.mark.parametrize("sparse, position", _ENGINE_CASES)
@@ -779,7 +797,9 @@ _BAD_ENGINE_ARGS = [
 
 
 @pytest.mark.parametrize("batch", [False, True], ids=["per-sample", "batch"])
-@pytest.mark.parametrize("change, match", _BAD_ENGINE_ARGS + [("all_validation", "validation_mask: no training rows")])
+@pytest.mark.parametrize(
+    "change, match", _BAD_ENGINE_ARGS + [("all_validation", "validation_mask: no training rows")]
+)
 def test_engine_rejects_invalid_arguments(monkeypatch, change, match, batch):
     from fastsgd import _sgd
 
@@ -813,4 +833,8 @@ def test_engine_codes_come_from_the_header():
     assert len(set(_engine.OPTIMIZER.values())) == len(_engine.OPTIMIZER) == 8
     assert set(_sgd._LEARNING_RATE_CODES) == set(_engine.LEARNING_RATE)
     assert _engine.STATUS_INVALID_ARGUMENT not in (
-        _engine.STATUS_OK, _engine.STATUS_DIVERGED, _engine.STATUS_NO_MEMORY, _engine.STATUS_INTERRUPTED)
+        _engine.STATUS_OK,
+        _engine.STATUS_DIVERGED,
+        _engine.STATUS_NO_MEMORY,
+        _engine.STATUS_INTERRUPTED,
+    )

@@ -44,8 +44,9 @@ VARIANTS = ["baseline", "x86-64-v3", "x86-64-v4"]
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_each_kernel_build_matches_sklearn(variant):
     env = dict(os.environ, FASTSGD_KERNELS=variant)
-    out = subprocess.run([sys.executable, "-c", CODE], env=env, capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", CODE], env=env, capture_output=True, text=True, check=True
+    )
     result = json.loads(out.stdout.strip().splitlines()[-1])
     # the cap is honoured, or a lower build is used where the CPU lacks it
     assert VARIANTS.index(result["kernels"]) <= VARIANTS.index(variant)

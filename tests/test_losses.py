@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import sklearn.linear_model as sk
+from _reference import ovr_objectives, sklearn_loss_and_dloss
 from scipy.special import expit
 from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
@@ -18,13 +19,19 @@ from sklearn.preprocessing import StandardScaler
 import fastsgd
 from fastsgd import _engine
 
-from _reference import ovr_objectives, sklearn_loss_and_dloss
-
 # engine loss codes (defined in csrc/fastsgd.h, read by the bridge)
 HINGE, SQ_HINGE, LOG, MOD_HUBER, SQUARED, HUBER, EPS_INS, SQ_EPS_INS = (
     _engine.LOSS[name]
-    for name in ("hinge", "squared_hinge", "log", "modified_huber", "squared", "huber",
-                 "epsilon_insensitive", "squared_epsilon_insensitive")
+    for name in (
+        "hinge",
+        "squared_hinge",
+        "log",
+        "modified_huber",
+        "squared",
+        "huber",
+        "epsilon_insensitive",
+        "squared_epsilon_insensitive",
+    )
 )
 
 # (name, engine code, loss parameter, targets to test)
@@ -105,9 +112,25 @@ def test_engine_exponential_is_accurate():
     # against NumPy's, over the whole range it is used on and densely where
     # log-loss predictions live
     rng = np.random.default_rng(0)
-    x = np.concatenate([np.linspace(-708, 708, 100001), rng.uniform(-40, 40, 100000),
-                        [0.0, -0.0, 1e-300, -1e-300, np.log(2) / 128, -np.log(2) / 128,
-                         np.log(2) / 2, 37.0, -37.0, 708.0, -708.0]])
+    x = np.concatenate(
+        [
+            np.linspace(-708, 708, 100001),
+            rng.uniform(-40, 40, 100000),
+            [
+                0.0,
+                -0.0,
+                1e-300,
+                -1e-300,
+                np.log(2) / 128,
+                -np.log(2) / 128,
+                np.log(2) / 2,
+                37.0,
+                -37.0,
+                708.0,
+                -708.0,
+            ],
+        ]
+    )
     ours = np.array([_engine.exp_tab(v) for v in x])
     ref = np.exp(x)
     rel = np.abs(ours - ref) / ref
@@ -122,11 +145,15 @@ def test_engine_exponential_is_accurate():
 def test_per_sample_loss_step_equals_loss_and_derivative(name, code, param, targets):
     # what the per-sample loop computes for a row (its own exponential, the
     # log loss through the accumulator's product) against the reference forms
-    p = np.concatenate([np.linspace(-60, 60, 2401), [-800.0, -37.0, -36.99, 36.99, 707.9, 708.0, 708.1, 800.0]])
+    p = np.concatenate(
+        [np.linspace(-60, 60, 2401), [-800.0, -37.0, -36.99, 36.99, 707.9, 708.0, 708.1, 800.0]]
+    )
     for y in targets:
         for v in p:
             value, dloss = _engine.loss_step(code, param, y, v)
-            assert dloss == pytest.approx(_engine.loss_dloss(code, param, y, v), rel=1e-14, abs=1e-300)
+            assert dloss == pytest.approx(
+                _engine.loss_dloss(code, param, y, v), rel=1e-14, abs=1e-300
+            )
             ref = _engine.loss_value(code, param, y, v)
             # the log loss as (1 - y) p + log(1 + e^-p) cancels for p << 0: a few ulps of |p|
             tol = 8 * np.finfo(float).eps * abs(v) + 1e-15
@@ -134,7 +161,9 @@ def test_per_sample_loss_step_equals_loss_and_derivative(name, code, param, targ
 
 
 def test_log_loss_extreme_values():
-    p = np.concatenate([np.linspace(-800, 800, 16001), [-745.2, -37.0, -36.9, -2.0, 18.0, 33.3, 33.4]])
+    p = np.concatenate(
+        [np.linspace(-800, 800, 16001), [-745.2, -37.0, -36.9, -2.0, 18.0, 33.3, 33.4]]
+    )
     for y in (0.0, 1.0):
         ref = np.logaddexp(0.0, p) - y * p
         ours = np.array([_engine.loss_value(LOG, 0.0, y, v) for v in p])
@@ -218,7 +247,9 @@ def test_predict_proba_no_nan_for_huge_decision_values(loss, n_classes):
         assert not np.any(np.isnan(P)), name
         assert np.all((P >= 0) & (P <= 1)), name
         np.testing.assert_allclose(P.sum(axis=1), 1.0, rtol=1e-12, err_msg=name)
-        np.testing.assert_allclose(P, _reference_proba(loss, d), rtol=1e-10, atol=1e-300, err_msg=name)
+        np.testing.assert_allclose(
+            P, _reference_proba(loss, d), rtol=1e-10, atol=1e-300, err_msg=name
+        )
 
 
 @pytest.mark.parametrize("n_classes", [2, 3])
@@ -284,9 +315,7 @@ def _reg_problem():
 def test_classifier_loss_curve_ends_at_objective(loss, penalty, sparse):
     X, y = _clf_problem()
     Xf = sp.csr_matrix(X) if sparse else X
-    m = fastsgd.SGDClassifier(
-        loss=loss, penalty=penalty, max_iter=30, tol=None, **CURVE
-    ).fit(Xf, y)
+    m = fastsgd.SGDClassifier(loss=loss, penalty=penalty, max_iter=30, tol=None, **CURVE).fit(Xf, y)
     lc = m.loss_curve_
     assert lc.shape == (30,)
     assert np.all(np.isfinite(lc))
@@ -302,9 +331,7 @@ def test_classifier_loss_curve_ends_at_objective(loss, penalty, sparse):
 )
 def test_regressor_loss_curve_ends_at_objective(loss, penalty):
     X, y = _reg_problem()
-    m = fastsgd.SGDRegressor(
-        loss=loss, penalty=penalty, max_iter=30, tol=None, **CURVE
-    ).fit(X, y)
+    m = fastsgd.SGDRegressor(loss=loss, penalty=penalty, max_iter=30, tol=None, **CURVE).fit(X, y)
     lc = m.loss_curve_
     assert lc.shape == (30,)
     obj = fastsgd.objective(m, X, y)
@@ -319,9 +346,9 @@ def test_loss_curve_decreases_monotonically(sparse, penalty):
     # epoch every epoch's mean objective is lower than the previous one
     X, y = _clf_problem()
     Xf = sp.csr_matrix(X) if sparse else X
-    m = fastsgd.SGDClassifier(
-        loss="log_loss", penalty=penalty, max_iter=40, tol=None, **CURVE
-    ).fit(Xf, y)
+    m = fastsgd.SGDClassifier(loss="log_loss", penalty=penalty, max_iter=40, tol=None, **CURVE).fit(
+        Xf, y
+    )
     assert np.all(np.diff(m.loss_curve_[1:]) < 0), np.diff(m.loss_curve_)
     # (no such claim for least squares on this data: once at its noise floor
     # the epoch objective of cyclic constant-step SGD may rise by ~1e-6, and
@@ -374,7 +401,9 @@ def test_multiclass_loss_curve_shape_and_values():
     params = dict(loss="log_loss", max_iter=12, tol=None, **CURVE)
     m = fastsgd.SGDClassifier(**params).fit(X, y)
     assert m.loss_curve_.shape == (3, 12)
-    ref = _sklearn_printed_objectives(lambda: sk.SGDClassifier(verbose=1, n_jobs=1, **params).fit(X, y))
+    ref = _sklearn_printed_objectives(
+        lambda: sk.SGDClassifier(verbose=1, n_jobs=1, **params).fit(X, y)
+    )
     np.testing.assert_allclose(m.loss_curve_.ravel(), ref, rtol=0, atol=1.5e-6)
     # each OvR problem's last epoch objective matches NumPy at its final weights
     objectives = ovr_objectives(m, X, y)

@@ -12,6 +12,7 @@ import doctest
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _reference import ovr_objectives, sklearn_loss_and_dloss
 from scipy.special import expit, softmax
 from sklearn.linear_model import LogisticRegression
 from sklearn.linear_model import SGDClassifier as SkSGDClassifier
@@ -20,7 +21,6 @@ from sklearn.metrics import hinge_loss, log_loss, mean_squared_error
 from fastsgd import SGDClassifier, SGDRegressor, _objective, objective
 from fastsgd._objective import CLASSIFICATION_LOSSES, REGRESSION_LOSSES
 
-from _reference import ovr_objectives, sklearn_loss_and_dloss
 from helpers import peak_traced_bytes
 
 EPSILON = 0.3
@@ -60,8 +60,12 @@ def test_loss_term_is_sklearns_mean_loss(loss, task):
         extra = dict(classes=LABELS) if loss in REGRESSION_LOSSES else {}
         positive = y == LABELS[1]
         targets = np.where(positive, 1.0, 0.0 if loss == "log_loss" else -1.0)
-    expected = np.mean([sklearn_loss_and_dloss(loss, pi, ti, EPSILON)[0]
-                        for pi, ti in zip(p, targets)])
+    expected = np.mean(
+        [
+            sklearn_loss_and_dloss(loss, pi, ti, EPSILON)[0]
+            for pi, ti in zip(p, targets, strict=True)
+        ]
+    )
     got = objective(w, X, y, intercept=b, loss=loss, penalty=None, epsilon=EPSILON, **extra)
     assert got == pytest.approx(expected, rel=1e-12)
     assert got > 0.05  # the loss is not vacuously 0 on this data
@@ -82,10 +86,12 @@ def test_loss_term_equals_sklearn_metrics(weighted):
         return scale * objective(w, X, labels, intercept=b, penalty=None, sample_weight=sw, **kw)
 
     assert ours(y, loss="log_loss") == pytest.approx(
-        log_loss(y, expit(p), sample_weight=sw), rel=1e-12)
+        log_loss(y, expit(p), sample_weight=sw), rel=1e-12
+    )
     assert ours(y, loss="hinge") == pytest.approx(hinge_loss(y, p, sample_weight=sw), rel=1e-12)
     assert ours(score, loss="squared_error") == pytest.approx(
-        0.5 * mean_squared_error(score, p, sample_weight=sw), rel=1e-12)
+        0.5 * mean_squared_error(score, p, sample_weight=sw), rel=1e-12
+    )
 
     # multiclass: the softmax cross-entropy, and one-vs-rest as the sum of the
     # binary problems
@@ -93,13 +99,23 @@ def test_loss_term_equals_sklearn_metrics(weighted):
     W = np.random.RandomState(2).randn(4, X.shape[1])
     b4 = np.array([0.1, -0.2, 0.3, 0.0])
     P = X @ W.T + b4
-    multinomial = objective(W, X, y4, intercept=b4, loss="log_loss", multi_class="multinomial",
-                            penalty=None, sample_weight=sw)
+    multinomial = objective(
+        W,
+        X,
+        y4,
+        intercept=b4,
+        loss="log_loss",
+        multi_class="multinomial",
+        penalty=None,
+        sample_weight=sw,
+    )
     assert scale * multinomial == pytest.approx(
-        log_loss(y4, softmax(P, axis=1), sample_weight=sw), rel=1e-12)
+        log_loss(y4, softmax(P, axis=1), sample_weight=sw), rel=1e-12
+    )
     ovr = objective(W, X, y4, intercept=b4, loss="hinge", penalty=None, sample_weight=sw)
-    expected = sum(hinge_loss(np.where(y4 == k, 1, -1), P[:, k], sample_weight=sw)
-                   for k in range(4))
+    expected = sum(
+        hinge_loss(np.where(y4 == k, 1, -1), P[:, k], sample_weight=sw) for k in range(4)
+    )
     assert scale * ovr == pytest.approx(expected, rel=1e-12)
 
 
@@ -119,13 +135,19 @@ def test_penalty_term(model, penalty):
         est = SGDClassifier(loss="log_loss", multi_class=multi_class, random_state=0).fit(X, y)
     W = np.atleast_2d(est.coef_)
     data_term = objective(est, X, y, penalty=None)
-    expected = data_term + {
-        None: 0.0,
-        "l2": alpha * 0.5 * np.sum(W**2),
-        "l1": alpha * np.sum(np.abs(W)),
-        "elasticnet": alpha * ((1 - l1_ratio) * 0.5 * np.linalg.norm(W) ** 2
-                               + l1_ratio * np.linalg.norm(W.ravel(), 1)),
-    }[penalty]
+    expected = (
+        data_term
+        + {
+            None: 0.0,
+            "l2": alpha * 0.5 * np.sum(W**2),
+            "l1": alpha * np.sum(np.abs(W)),
+            "elasticnet": alpha
+            * (
+                (1 - l1_ratio) * 0.5 * np.linalg.norm(W) ** 2
+                + l1_ratio * np.linalg.norm(W.ravel(), 1)
+            ),
+        }[penalty]
+    )
     got = objective(est, X, y, penalty=penalty, alpha=alpha, l1_ratio=l1_ratio)
     assert got == pytest.approx(expected, rel=1e-12)
     if penalty is not None:
@@ -134,10 +156,20 @@ def test_penalty_term(model, penalty):
 
 def test_settings_come_from_the_estimator():
     X, score, _, _ = _data()
-    est = SGDRegressor(loss="huber", epsilon=0.2, penalty="elasticnet", l1_ratio=0.6, alpha=0.05,
-                       random_state=0).fit(X, score)
-    explicit = objective(est.coef_, X, score, intercept=est.intercept_, loss="huber", epsilon=0.2,
-                         penalty="elasticnet", l1_ratio=0.6, alpha=0.05)
+    est = SGDRegressor(
+        loss="huber", epsilon=0.2, penalty="elasticnet", l1_ratio=0.6, alpha=0.05, random_state=0
+    ).fit(X, score)
+    explicit = objective(
+        est.coef_,
+        X,
+        score,
+        intercept=est.intercept_,
+        loss="huber",
+        epsilon=0.2,
+        penalty="elasticnet",
+        l1_ratio=0.6,
+        alpha=0.05,
+    )
     assert objective(est, X, score) == explicit
     # a keyword overrides the estimator's setting
     assert objective(est, X, score, alpha=0.0) == objective(est, X, score, penalty=None)
@@ -145,15 +177,16 @@ def test_settings_come_from_the_estimator():
     # coefficients alone take SGDClassifier's defaults: l2, alpha=1e-4
     w = np.ravel(est.coef_)
     assert objective(w, X, score, loss="squared_error") == pytest.approx(
-        objective(w, X, score, loss="squared_error", penalty=None) + 1e-4 * 0.5 * w @ w,
-        rel=1e-14)
+        objective(w, X, score, loss="squared_error", penalty=None) + 1e-4 * 0.5 * w @ w, rel=1e-14
+    )
     # a sparsified estimator has a sparse coef_
     assert objective(est.sparsify(), X, score) == explicit
     # an estimator without the settings takes them as keywords
     y = _labels(score, 2)
     lr = LogisticRegression().fit(X, y)
     assert objective(lr, X, y, loss="log_loss", penalty="l2", alpha=1e-3) == objective(
-        lr.coef_, X, y, intercept=lr.intercept_, loss="log_loss", alpha=1e-3)
+        lr.coef_, X, y, intercept=lr.intercept_, loss="log_loss", alpha=1e-3
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -212,8 +245,13 @@ def test_memory_does_not_grow_with_the_rows(loss, multi_class):
     for n in (250_000, 1_000_000):
         X = rng.standard_normal((n, 3), dtype=np.float32)
         y = rng.integers(0, 4, n)
-        peaks.append(peak_traced_bytes(lambda: values.append(objective(
-            W, X, y, loss=loss, multi_class=multi_class, classes=np.arange(4)))))
+        peaks.append(
+            peak_traced_bytes(
+                lambda X=X, y=y: values.append(
+                    objective(W, X, y, loss=loss, multi_class=multi_class, classes=np.arange(4))
+                )
+            )
+        )
     assert np.all(np.isfinite(values)) and min(values) > 0
     assert peaks[1] < 1.1 * peaks[0] + 100_000, peaks
     assert peaks[1] < 1_000_000 * 4 * 8 / 1.5, peaks
@@ -234,8 +272,17 @@ def test_equals_the_batch_loss_curve(kind, loss):
     at the weights after k - 1 epochs (sample weights included)."""
     X, score, _, _ = _data(n=200, d=5, seed=5)
     sw = np.random.RandomState(6).uniform(0.2, 2.0, X.shape[0])
-    params = dict(loss=loss, penalty="elasticnet", l1_ratio=0.4, alpha=0.02, epsilon=EPSILON,
-                  batch_size="full", learning_rate="constant", eta0=0.05, tol=None)
+    params = dict(
+        loss=loss,
+        penalty="elasticnet",
+        l1_ratio=0.4,
+        alpha=0.02,
+        epsilon=EPSILON,
+        batch_size="full",
+        learning_rate="constant",
+        eta0=0.05,
+        tol=None,
+    )
     if kind == "reg":
         y, make = score, SGDRegressor
     else:

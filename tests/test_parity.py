@@ -19,6 +19,7 @@ import sklearn.linear_model as sk
 from sklearn.exceptions import ConvergenceWarning
 
 import fastsgd
+
 from helpers import visiting_order
 
 CLF_LOSSES = [
@@ -162,9 +163,7 @@ def test_passive_aggressive(target, learning_rate, eta0, penalty, average, spars
         )
     else:
         y = Y_BIN if target == "binary" else Y_MULTI
-        ref, ours = _fit_both(
-            sk.SGDClassifier, fastsgd.SGDClassifier, X, y, loss="hinge", **params
-        )
+        ref, ours = _fit_both(sk.SGDClassifier, fastsgd.SGDClassifier, X, y, loss="hinge", **params)
     assert_same_fit(ref, ours)
 
 
@@ -457,9 +456,7 @@ def test_classifier_averaged_partial_fit_equals_sklearn_fit(target, average):
     # non-averaged intercept from one call to the next, so the reference for
     # k calls is scikit-learn's single fit with max_iter=k (same updates).
     y = Y_BIN if target == "binary" else Y_MULTI
-    params = dict(
-        alpha=0.01, eta0=0.01, shuffle=False, learning_rate="invscaling", average=average
-    )
+    params = dict(alpha=0.01, eta0=0.01, shuffle=False, learning_rate="invscaling", average=average)
     ours = fastsgd.SGDClassifier(**params)
     for k in range(1, 4):
         ours.partial_fit(X_BASE, y, classes=np.unique(y))
@@ -568,7 +565,9 @@ def test_float32_matches_float64(target, loss, penalty, learning_rate, average, 
 @pytest.mark.parametrize("target", ["binary", "multiclass"])
 def test_string_labels(target):
     y = Y_BIN if target == "binary" else Y_MULTI
-    labels = np.array(["neg", "mid", "pos"])[y] if target == "multiclass" else np.array(["no", "yes"])[y]
+    labels = (
+        np.array(["neg", "mid", "pos"])[y] if target == "multiclass" else np.array(["no", "yes"])[y]
+    )
     params = dict(BASE, loss="log_loss", learning_rate="constant")
     ref, ours = _fit_both(sk.SGDClassifier, fastsgd.SGDClassifier, X_BASE, labels, **params)
     assert_same_fit(ref, ours)
@@ -678,8 +677,15 @@ def test_lookahead_through_weight_rescaling(d, average):
     rng = np.random.RandomState(1)
     X = rng.randn(200, d) / np.sqrt(d)
     y = (X @ rng.randn(d) > 0).astype(np.int64)
-    params = dict(alpha=0.1, eta0=0.05, learning_rate="constant", max_iter=50, tol=None,
-                  shuffle=False, average=average)
+    params = dict(
+        alpha=0.1,
+        eta0=0.05,
+        learning_rate="constant",
+        max_iter=50,
+        tol=None,
+        shuffle=False,
+        average=average,
+    )
     assert (1 - 0.05 * 0.1) ** (200 * 50) < 1e-18
     ref, ours = _fit_both(sk.SGDClassifier, fastsgd.SGDClassifier, X, y, **params)
     # 50 epochs, and the averaged weights are (aw + a w) / b with a and b

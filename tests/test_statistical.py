@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import sklearn.linear_model as sk
+from _reference import lbfgs_optimum
 from scipy.stats import spearmanr
 from sklearn.datasets import load_iris, make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
@@ -21,7 +22,6 @@ from sklearn.utils import compute_class_weight
 import fastsgd
 from fastsgd import objective
 
-from _reference import lbfgs_optimum
 from helpers import visiting_order
 
 
@@ -153,7 +153,9 @@ def _onehot_csr(n, pad):
     return sp.csr_matrix((vals, cols, indptr), shape=(n, n + pad))
 
 
-@pytest.mark.parametrize("n, pad", [(60, 3), (150, 2), (1000, 2), (5000, 2), (50000, 2), (3000, 40)])
+@pytest.mark.parametrize(
+    "n, pad", [(60, 3), (150, 2), (1000, 2), (5000, 2), (50000, 2), (3000, 40)]
+)
 def test_block_order_visits_every_row_once_and_mixes(n, pad):
     X = _onehot_csr(n, pad)
     unshuffled = visiting_order(fastsgd.SGDRegressor(shuffle=False), X)
@@ -364,7 +366,9 @@ def test_partial_fit_k_times_equals_fit_max_iter_k(target, average):
 
 def test_partial_fit_over_chunks_reaches_fit_objective():
     X, y = _classification()
-    params = dict(loss="log_loss", alpha=1e-4, learning_rate="invscaling", eta0=0.05, random_state=0)
+    params = dict(
+        loss="log_loss", alpha=1e-4, learning_rate="invscaling", eta0=0.05, random_state=0
+    )
     full = fastsgd.SGDClassifier(max_iter=5, tol=None, **params).fit(X, y)
     chunked = fastsgd.SGDClassifier(**params)
     for _ in range(5):
@@ -401,7 +405,11 @@ def test_ovr_bit_identical_across_n_jobs(shuffle_mode, average, sparse):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             m = fastsgd.SGDClassifier(
-                n_jobs=n_jobs, random_state=0, shuffle_mode=shuffle_mode, average=average, max_iter=10
+                n_jobs=n_jobs,
+                random_state=0,
+                shuffle_mode=shuffle_mode,
+                average=average,
+                max_iter=10,
             ).fit(Xf, y)
         fits.append(m)
     for m in fits[1:]:

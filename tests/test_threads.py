@@ -17,7 +17,9 @@ from fastsgd._threads import effective_n_threads, usable_cpus
 
 def test_explicit_counts():
     cap = usable_cpus()
-    assert cap == (min(cpu_count(), fastsgd._engine.omp_max_threads()) if fastsgd.openmp_enabled() else 1)
+    assert cap == (
+        min(cpu_count(), fastsgd._engine.omp_max_threads()) if fastsgd.openmp_enabled() else 1
+    )
     assert effective_n_threads(3, n_tasks=8) == min(3, cap)
     assert effective_n_threads(5, n_tasks=2) <= 2
     assert effective_n_threads(-1, n_tasks=1000) == cap
@@ -36,7 +38,9 @@ def test_fit_with_huge_n_jobs_equals_one_thread(kwargs):
     X = rng.standard_normal((3000, 8))
     y = np.arange(3000) % 4
     ref = fastsgd.SGDClassifier(n_jobs=1, random_state=0, max_iter=3, tol=None, **kwargs).fit(X, y)
-    big = fastsgd.SGDClassifier(n_jobs=100_000, random_state=0, max_iter=3, tol=None, **kwargs).fit(X, y)
+    big = fastsgd.SGDClassifier(n_jobs=100_000, random_state=0, max_iter=3, tol=None, **kwargs).fit(
+        X, y
+    )
     np.testing.assert_array_equal(ref.coef_, big.coef_)
 
 
@@ -49,7 +53,9 @@ def test_threadpoolctl_limit_is_respected(n_jobs):
 def test_omp_num_threads_is_respected():
     env = dict(os.environ, OMP_NUM_THREADS="1")
     code = "from fastsgd._threads import effective_n_threads; print(effective_n_threads(None, 8))"
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == "1"
 
 
@@ -86,7 +92,9 @@ FORK_SCRIPT = textwrap.dedent(
 def test_fork_after_parallel_fit_does_not_hang(tmp_path):
     script = tmp_path / "fork_pool.py"
     script.write_text(FORK_SCRIPT)
-    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     if fastsgd.openmp_enabled() and usable_cpus() > 1:
         # one warning per child process, not one per fit

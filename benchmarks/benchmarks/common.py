@@ -108,8 +108,14 @@ def make_estimator(estimator, batch_size=1, n_jobs=1):
     n_jobs is explicit for both estimators: the batch engine shares every
     batch among n_jobs threads (a binary per-sample fit uses one anyway).
     """
-    common = dict(penalty="l2", alpha=ALPHA, max_iter=MAX_ITER, tol=None, random_state=RANDOM_STATE,
-                  n_jobs=n_jobs)
+    common = dict(
+        penalty="l2",
+        alpha=ALPHA,
+        max_iter=MAX_ITER,
+        tol=None,
+        random_state=RANDOM_STATE,
+        n_jobs=n_jobs,
+    )
     if batch_size != 1:
         eta0 = 0.1 if batch_size == "full" else 0.001
         common.update(batch_size=batch_size, optimizer="adam", learning_rate="constant", eta0=eta0)
@@ -227,7 +233,7 @@ def _row_chunks(X, target_bytes=8 << 20):
         return
     step = max(1, target_bytes // (8 * max(1, X.shape[1])))
     for a in range(0, n, step):
-        yield a, min(a + step, n), np.asarray(X[a:a + step], dtype=np.float64)
+        yield a, min(a + step, n), np.asarray(X[a : a + step], dtype=np.float64)
 
 
 def _decision(X, w, b):
@@ -243,8 +249,9 @@ LOSSES = {"classifier": "log_loss", "regressor": "squared_error"}
 def coef_objective(estimator, X, y, w, b, alpha=ALPHA):
     """fastsgd.objective of the benchmarked model (L2 penalty) with weights w, intercept b."""
     classes = [0, 1] if estimator == "classifier" else None
-    return fastsgd.objective(w, X, y, intercept=b, classes=classes, loss=LOSSES[estimator],
-                             penalty="l2", alpha=alpha)
+    return fastsgd.objective(
+        w, X, y, intercept=b, classes=classes, loss=LOSSES[estimator], penalty="l2", alpha=alpha
+    )
 
 
 def optimal_objective(estimator, X, y, alpha=ALPHA):

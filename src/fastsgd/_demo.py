@@ -1,9 +1,10 @@
 """``python -m fastsgd demo``: fastsgd and scikit-learn side by side.
 
 Generates a dense binary classification problem, fits fastsgd.SGDClassifier
-and sklearn.linear_model.SGDClassifier with the same settings, and prints per-epoch progress and a summary (fit time,
-time per epoch, speed-up, the memory-bandwidth floor of one pass over the
-data, held-out accuracy, final objective).
+and sklearn.linear_model.SGDClassifier with the same settings, and prints
+per-epoch progress and a summary (fit time, time per epoch, speed-up, the
+memory-bandwidth floor of one pass over the data, held-out accuracy, final
+objective).
 
 The final objective is ``fastsgd.objective``'s.  The benchmark scripts
 generate the same problem (``benchmarks/_common.py``).  Only numpy, scipy,
@@ -57,9 +58,7 @@ def make_classification_data(n_rows, n_cols, dtype=np.float64, seed=0, n_threads
     def fill(i):
         a = starts[i]
         b = min(a + rows_per_chunk, n_rows)
-        np.random.Generator(np.random.PCG64(seqs[i + 1])).standard_normal(
-            out=X[a:b], dtype=dtype
-        )
+        np.random.Generator(np.random.PCG64(seqs[i + 1])).standard_normal(out=X[a:b], dtype=dtype)
 
     n_threads = n_threads or min(_n_cpus(), 8)
     if n_threads > 1 and len(starts) > 1:
@@ -207,28 +206,51 @@ def memory_floor(X, repeat=3):
 # ----------------------------------------------------------------------------
 # the demo
 def add_arguments(parser):
-    parser.add_argument("--rows", type=int, default=1_000_000,
-                        help="number of rows, 20%% held out for testing (default: 1,000,000)")
+    parser.add_argument(
+        "--rows",
+        type=int,
+        default=1_000_000,
+        help="number of rows, 20%% held out for testing (default: 1,000,000)",
+    )
     parser.add_argument("--cols", type=int, default=100, help="number of features (default: 100)")
-    parser.add_argument("--dtype", choices=("float64", "float32"), default="float64",
-                        help="dtype of X (default: float64)")
-    parser.add_argument("--epochs", type=int, default=5,
-                        help="epochs: max_iter with tol=None (default: 5)")
-    parser.add_argument("--loss", choices=LOSSES, default="log_loss",
-                        help="loss (default: log_loss)")
-    parser.add_argument("--penalty", choices=("l2", "l1", "elasticnet", "none"), default="l2",
-                        help="penalty of both models (default: l2)")
-    parser.add_argument("--seed", type=int, default=0,
-                        help="seed of the data and of both models' shuffling (default: 0)")
-    parser.add_argument("--batch-size", type=_batch_size, default=1,
-                        help="fastsgd's batch_size: 1 (per-sample, default), a number of rows, "
-                             "or 'full'; scikit-learn always runs per-sample")
-    parser.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd",
-                        help="fastsgd's optimizer (default: sgd)")
-    parser.add_argument("--n-jobs", type=int, default=None,
-                        help="fastsgd's n_jobs (default: all cores)")
-    parser.add_argument("--no-sklearn", action="store_true",
-                        help="skip the scikit-learn fit")
+    parser.add_argument(
+        "--dtype",
+        choices=("float64", "float32"),
+        default="float64",
+        help="dtype of X (default: float64)",
+    )
+    parser.add_argument(
+        "--epochs", type=int, default=5, help="epochs: max_iter with tol=None (default: 5)"
+    )
+    parser.add_argument(
+        "--loss", choices=LOSSES, default="log_loss", help="loss (default: log_loss)"
+    )
+    parser.add_argument(
+        "--penalty",
+        choices=("l2", "l1", "elasticnet", "none"),
+        default="l2",
+        help="penalty of both models (default: l2)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the data and of both models' shuffling (default: 0)",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=_batch_size,
+        default=1,
+        help="fastsgd's batch_size: 1 (per-sample, default), a number of rows, "
+        "or 'full'; scikit-learn always runs per-sample",
+    )
+    parser.add_argument(
+        "--optimizer", choices=OPTIMIZERS, default="sgd", help="fastsgd's optimizer (default: sgd)"
+    )
+    parser.add_argument(
+        "--n-jobs", type=int, default=None, help="fastsgd's n_jobs (default: all cores)"
+    )
+    parser.add_argument("--no-sklearn", action="store_true", help="skip the scikit-learn fit")
     return parser
 
 
@@ -238,7 +260,9 @@ def _batch_size(text):
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError("expected a positive integer or 'full', got %r" % text)
+        raise argparse.ArgumentTypeError(
+            "expected a positive integer or 'full', got %r" % text
+        ) from None
     if value < 1:
         raise argparse.ArgumentTypeError("expected a positive integer or 'full', got %r" % text)
     return value
@@ -258,8 +282,15 @@ def _penalty(args):
 
 
 def _estimator_params(args):
-    return dict(loss=args.loss, penalty=_penalty(args), alpha=ALPHA, max_iter=args.epochs,
-                tol=None, shuffle=True, random_state=args.seed)
+    return dict(
+        loss=args.loss,
+        penalty=_penalty(args),
+        alpha=ALPHA,
+        max_iter=args.epochs,
+        tol=None,
+        shuffle=True,
+        random_state=args.seed,
+    )
 
 
 def _fmt_bytes(n):
@@ -273,8 +304,11 @@ def _fit_and_report(name, est, X, y, n_epochs):
     width = len(str(n_epochs))
 
     def on_epoch(epoch, objective, seconds):
-        print("  epoch %*d/%d   objective %.6f   elapsed %7.2f s"
-              % (width, epoch, n_epochs, objective, seconds), flush=True)
+        print(
+            "  epoch %*d/%d   objective %.6f   elapsed %7.2f s"
+            % (width, epoch, n_epochs, objective, seconds),
+            flush=True,
+        )
 
     timing = timed_fit(est, X, y, on_epoch)
     print("  fit done in %.2f s" % timing.fit_seconds, flush=True)
@@ -288,17 +322,33 @@ def run(args):
     import fastsgd
 
     dtype = np.dtype(args.dtype)
-    print("fastsgd %s demo (OpenMP %s) | numpy %s, scikit-learn %s, %d CPUs"
-          % (fastsgd.__version__, "on" if fastsgd.openmp_enabled() else "off",
-             np.__version__, sklearn.__version__, _n_cpus()))
+    print(
+        "fastsgd %s demo (OpenMP %s) | numpy %s, scikit-learn %s, %d CPUs"
+        % (
+            fastsgd.__version__,
+            "on" if fastsgd.openmp_enabled() else "off",
+            np.__version__,
+            sklearn.__version__,
+            _n_cpus(),
+        )
+    )
 
     t = time.perf_counter()
     X, y = make_classification_data(args.rows, args.cols, dtype, args.seed)
     gen_seconds = time.perf_counter() - t
     X_train, X_test, y_train, y_test = train_test_views(X, y)
-    print("Data: %s x %s %s, %s (generated in %.1f s); train %s rows, test %s rows"
-          % (f"{args.rows:,}", f"{args.cols:,}", dtype.name, _fmt_bytes(X.nbytes), gen_seconds,
-             f"{X_train.shape[0]:,}", f"{X_test.shape[0]:,}"))
+    print(
+        "Data: %s x %s %s, %s (generated in %.1f s); train %s rows, test %s rows"
+        % (
+            f"{args.rows:,}",
+            f"{args.cols:,}",
+            dtype.name,
+            _fmt_bytes(X.nbytes),
+            gen_seconds,
+            f"{X_train.shape[0]:,}",
+            f"{X_test.shape[0]:,}",
+        )
+    )
     params = _estimator_params(args)
     print("Model: " + ", ".join("%s=%r" % kv for kv in params.items()))
     print()
@@ -308,13 +358,19 @@ def run(args):
         print("fastsgd also: " + ", ".join("%s=%r" % kv for kv in extra.items()))
         print()
     fast = fastsgd.SGDClassifier(**params, **extra)
-    fast_t = _fit_and_report("fastsgd.SGDClassifier (shuffle_mode=%r)" % fast.shuffle_mode,
-                             fast, X_train, y_train, args.epochs)
+    fast_t = _fit_and_report(
+        "fastsgd.SGDClassifier (shuffle_mode=%r)" % fast.shuffle_mode,
+        fast,
+        X_train,
+        y_train,
+        args.epochs,
+    )
     sk = sk_t = None
     if not args.no_sklearn:
         sk = SkSGDClassifier(**params)
-        sk_t = _fit_and_report("sklearn.linear_model.SGDClassifier", sk, X_train, y_train,
-                               args.epochs)
+        sk_t = _fit_and_report(
+            "sklearn.linear_model.SGDClassifier", sk, X_train, y_train, args.epochs
+        )
 
     floor = memory_floor(X_train, repeat=3)
 
@@ -349,10 +405,16 @@ def run(args):
         ratio("  relative difference", (objectives[0] - objectives[1]) / objectives[1], "%+.3e")
     print()
     print("Time per epoch: mean interval between epoch reports (excludes input validation).")
-    print("Memory floor: best of 3 X_train.sum(), one streaming pass over the %s training array."
-          % _fmt_bytes(X_train.nbytes))
-    term = {"l2": " + alpha/2 ||w||^2", "l1": " + alpha ||w||_1", "none": "",
-            "elasticnet": " + alpha ((1 - l1_ratio)/2 ||w||^2 + l1_ratio ||w||_1)"}[args.penalty]
+    print(
+        "Memory floor: best of 3 X_train.sum(), one streaming pass over the %s training array."
+        % _fmt_bytes(X_train.nbytes)
+    )
+    term = {
+        "l2": " + alpha/2 ||w||^2",
+        "l1": " + alpha ||w||_1",
+        "none": "",
+        "elasticnet": " + alpha ((1 - l1_ratio)/2 ||w||^2 + l1_ratio ||w||_1)",
+    }[args.penalty]
     print("Objective: mean %s on the training rows%s, alpha=%g." % (args.loss, term, ALPHA))
     return 0
 

@@ -367,12 +367,15 @@ def fit(X, const int32_t[::1] indices, const int64_t[::1] indptr,
         raise MemoryError()
     try:
         for k in range(K):
+            problems[k].avg_coef = NULL
             if f32:
                 problems[k].coef = _wptr2[float](coef[k:k + 1])
-                problems[k].avg_coef = _wptr2[float](avg_coef[k:k + 1]) if avg_coef is not None else NULL
+                if avg_coef is not None:
+                    problems[k].avg_coef = _wptr2[float](avg_coef[k:k + 1])
             else:
                 problems[k].coef = _wptr2[double](coef[k:k + 1])
-                problems[k].avg_coef = _wptr2[double](avg_coef[k:k + 1]) if avg_coef is not None else NULL
+                if avg_coef is not None:
+                    problems[k].avg_coef = _wptr2[double](avg_coef[k:k + 1])
             problems[k].intercept = intercept[k]
             problems[k].avg_intercept = avg_intercept[k]
             problems[k].positive_class = positive_class[k]
@@ -453,7 +456,7 @@ def loss_step(int loss, double param, double y, double p):
 
 
 def exp_tab(double x):
-    """The engines' exponential (table-driven, about 1.5 ulp): per-sample loop and batch loss groups."""
+    """The engines' exponential (table-driven, about 1.5 ulp), as both engines use it."""
     return fsgd_exp_tab(x)
 
 

@@ -91,10 +91,11 @@ def objective(
     This is the function SGDClassifier and SGDRegressor minimise (in
     expectation over the rows); ``loss_curve_`` is its value averaged over
     the weights of each epoch (the per-sample engine leaves the sample
-    weights out, as scikit-learn does).  A binary classifier's loss compares the decision value with +1 for
-    ``classes[1]`` and -1 otherwise.  A one-vs-rest multiclass model's
-    objective is the sum of its K binary problems' objectives (one per row
-    of ``coef_``, each one curve of ``loss_curve_``).  A multinomial model
+    weights out, as scikit-learn does).  A binary classifier's loss compares
+    the decision value with +1 for ``classes[1]`` and -1 otherwise.  A
+    one-vs-rest multiclass model's objective is the sum of its K binary
+    problems' objectives (one per row of ``coef_``, each one curve of
+    ``loss_curve_``).  A multinomial model
     (``multi_class="multinomial"``, more than two classes) has the softmax
     cross-entropy as its loss.
 
@@ -166,8 +167,10 @@ def objective(
     if hasattr(estimator_or_coef, "get_params"):
         est = estimator_or_coef
         if intercept is not None or classes is not None:
-            raise ValueError("intercept and classes are taken from the estimator: pass them "
-                             "only with coefficients")
+            raise ValueError(
+                "intercept and classes are taken from the estimator: pass them "
+                "only with coefficients"
+            )
         check_is_fitted(est, "coef_")
         settings.update((name, getattr(est, name)) for name in _SETTINGS if hasattr(est, name))
         coef, intercept = est.coef_, est.intercept_
@@ -175,18 +178,26 @@ def objective(
     else:
         coef = estimator_or_coef
         intercept = 0.0 if intercept is None else intercept
-    given = dict(loss=loss, penalty=penalty, alpha=alpha, l1_ratio=l1_ratio, epsilon=epsilon,
-                 multi_class=multi_class)
+    given = dict(
+        loss=loss,
+        penalty=penalty,
+        alpha=alpha,
+        l1_ratio=l1_ratio,
+        epsilon=epsilon,
+        multi_class=multi_class,
+    )
     settings.update((name, value) for name, value in given.items() if value is not _FROM_MODEL)
     loss = settings.get("loss")
     if loss not in CLASSIFICATION_LOSSES + REGRESSION_LOSSES:
         raise _unknown_loss(loss)
     if settings["penalty"] not in PENALTIES:
-        raise ValueError("penalty=%r: expected 'l2', 'l1', 'elasticnet' or None"
-                         % (settings["penalty"],))
+        raise ValueError(
+            "penalty=%r: expected 'l2', 'l1', 'elasticnet' or None" % (settings["penalty"],)
+        )
     if settings["multi_class"] not in ("ovr", "multinomial"):
-        raise ValueError("multi_class=%r: expected 'ovr' or 'multinomial'"
-                         % (settings["multi_class"],))
+        raise ValueError(
+            "multi_class=%r: expected 'ovr' or 'multinomial'" % (settings["multi_class"],)
+        )
     multinomial = settings["multi_class"] == "multinomial"
     if multinomial and loss != "log_loss":
         raise ValueError("multi_class='multinomial' needs loss='log_loss'; got %r" % loss)
@@ -199,8 +210,9 @@ def objective(
     if sample_weight is not None:
         sample_weight = np.asarray(sample_weight, dtype=np.float64)
         if sample_weight.shape != (n,):
-            raise ValueError("sample_weight has shape %s, expected (%d,)"
-                             % (sample_weight.shape, n))
+            raise ValueError(
+                "sample_weight has shape %s, expected (%d,)" % (sample_weight.shape, n)
+            )
 
     if classes is None and (loss in CLASSIFICATION_LOSSES or multinomial):
         classes = np.unique(y)
@@ -214,19 +226,25 @@ def objective(
     coef = coef.toarray() if sp.issparse(coef) else coef  # after est.sparsify()
     W = np.atleast_2d(np.asarray(coef, dtype=np.float64))
     if W.shape != (n_outputs, X.shape[1]):
-        raise ValueError("coef has shape %s, expected (%d, %d) for %d features and %s"
-                         % (np.shape(coef), n_outputs, X.shape[1], X.shape[1],
-                            "regression" if classes is None
-                            else "%d classes" % classes.shape[0]))
+        raise ValueError(
+            "coef has shape %s, expected (%d, %d) for %d features and %s"
+            % (
+                np.shape(coef),
+                n_outputs,
+                X.shape[1],
+                X.shape[1],
+                "regression" if classes is None else "%d classes" % classes.shape[0],
+            )
+        )
     b = np.broadcast_to(np.asarray(intercept, dtype=np.float64).ravel(), (n_outputs,))
 
     row_values = -(-X.nnz // n) if sp.issparse(X) else X.shape[1]
     rows = max(1, _CHUNK_VALUES // max(n_outputs, row_values))
     total = 0.0
     for a in range(0, n, rows):
-        P = np.asarray(X[a:a + rows].astype(np.float64, copy=False) @ W.T)
+        P = np.asarray(X[a : a + rows].astype(np.float64, copy=False) @ W.T)
         P += b
-        y_chunk = y[a:a + rows]
+        y_chunk = y[a : a + rows]
         if classes is None:
             L = pointwise_loss(loss, P, y_chunk.astype(np.float64)[:, None], settings["epsilon"])
         else:
@@ -238,7 +256,7 @@ def objective(
                 T = np.where(codes[:, None] == positive, 1.0, -1.0)
                 L = pointwise_loss(loss, P, T, settings["epsilon"])
         L = L.reshape(P.shape[0], -1).sum(axis=1)
-        total += float(L.sum() if sample_weight is None else L @ sample_weight[a:a + rows])
+        total += float(L.sum() if sample_weight is None else L @ sample_weight[a : a + rows])
 
     if settings["penalty"] is None:
         return total / n

@@ -56,7 +56,13 @@ _OPTIMIZER_CODES = _engine.OPTIMIZER
 # optimizers whose step is scaled per coordinate; for them learning_rate="optimal"
 # is the constant step their paper recommends (docs/batch.md)
 _ADAPTIVE_OPTIMIZERS = {"adagrad", "rmsprop", "adadelta", "adam", "adamw"}
-_PAPER_LEARNING_RATE = {"adagrad": 0.01, "rmsprop": 0.001, "adadelta": 1.0, "adam": 0.001, "adamw": 0.001}
+_PAPER_LEARNING_RATE = {
+    "adagrad": 0.01,
+    "rmsprop": 0.001,
+    "adadelta": 1.0,
+    "adam": 0.001,
+    "adamw": 0.001,
+}
 _PAPER_RHO = {"rmsprop": 0.9, "adadelta": 0.95}
 _PAPER_EPSILON = {"adagrad": 1e-10, "rmsprop": 1e-8, "adadelta": 1e-6, "adam": 1e-8, "adamw": 1e-8}
 _ORDER_SEQUENTIAL = _engine.ORDER["sequential"]
@@ -112,21 +118,20 @@ def _as_engine_csr(X):
 def _check_csr_structure(X):
     """ValueError for a CSR matrix whose indptr or column indices are out of range."""
     indices = X.indices if X.indices.dtype in (np.int32, np.int64) else X.indices.astype(np.int64)
-    _engine.check_csr(np.ascontiguousarray(indices), np.ascontiguousarray(X.indptr, dtype=np.int64), X.shape[1])
+    _engine.check_csr(
+        np.ascontiguousarray(indices), np.ascontiguousarray(X.indptr, dtype=np.int64), X.shape[1]
+    )
 
 
 def _print_epoch(info):
     """Prints one epoch's report (verbose > 0), like scikit-learn's SGD."""
-    line = (
-        "-- Epoch %d\nNorm: %.2f, NNZs: %d, Bias: %.6f, T: %d, Avg. loss: %f"
-        % (
-            info["epoch"],
-            info["norm"],
-            info["nnz"],
-            info["intercept"],
-            info["t"],
-            info["objective"],
-        )
+    line = "-- Epoch %d\nNorm: %.2f, NNZs: %d, Bias: %.6f, T: %d, Avg. loss: %f" % (
+        info["epoch"],
+        info["norm"],
+        info["nnz"],
+        info["intercept"],
+        info["t"],
+        info["objective"],
     )
     if info["score"] == info["score"]:  # not NaN: early stopping
         line += ", Validation score: %f" % info["score"]
@@ -211,8 +216,7 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
             needed = "hinge" if is_classifier(self) else "epsilon_insensitive"
             if self.loss != needed:
                 raise ValueError(
-                    f"Learning rate '{self.learning_rate}' only works with loss "
-                    f"'{needed}'."
+                    f"Learning rate '{self.learning_rate}' only works with loss '{needed}'."
                 )
         if getattr(self, "multi_class", "ovr") == "multinomial" and self.loss != "log_loss":
             raise ValueError(
@@ -232,12 +236,14 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
                 "Maximum number of iteration reached before convergence. Consider "
                 "increasing max_iter to improve the fit.",
                 ConvergenceWarning,
+                stacklevel=3,
             )
         if self.power_t < 0:
             warnings.warn(
                 "Negative values for `power_t` are deprecated (as in scikit-learn "
                 "1.8) and will raise an error in a future release.",
                 FutureWarning,
+                stacklevel=3,
             )
 
     def _make_validation_split(self, y, sample_weight):
@@ -278,7 +284,9 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
             coef = np.array(plain_coef, dtype=dtype, order="C").reshape(K, n_features)
             intercept = np.array(plain_intercept, dtype=np.float64).reshape(K)
             if self.average:
-                avg_coef = np.array(self._average_coef, dtype=dtype, order="C").reshape(K, n_features)
+                avg_coef = np.array(self._average_coef, dtype=dtype, order="C").reshape(
+                    K, n_features
+                )
                 avg_intercept = np.array(self._average_intercept, dtype=np.float64).reshape(K)
             else:
                 avg_coef, avg_intercept = None, np.zeros(K)
@@ -337,7 +345,9 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
             return None
         opt = self.optimizer
         return dict(
-            batch_size=np.iinfo(np.int64).max if self.batch_size == "full" else int(self.batch_size),
+            batch_size=np.iinfo(np.int64).max
+            if self.batch_size == "full"
+            else int(self.batch_size),
             optimizer=_OPTIMIZER_CODES[opt],
             momentum=float(self.momentum),
             beta_1=float(self.beta_1),
@@ -410,7 +420,11 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
         penalty = _PENALTY_CODES[self.penalty]
         bparams = self._batch_params(multinomial)
         learning_rate, eta0 = self.learning_rate, self.eta0
-        if bparams is not None and learning_rate == "optimal" and self.optimizer in _ADAPTIVE_OPTIMIZERS:
+        if (
+            bparams is not None
+            and learning_rate == "optimal"
+            and self.optimizer in _ADAPTIVE_OPTIMIZERS
+        ):
             learning_rate, eta0 = "constant", _PAPER_LEARNING_RATE[self.optimizer]
         if self.shuffle:
             order = _SHUFFLE_MODES[self.shuffle_mode]
@@ -450,7 +464,9 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
         n_iter = np.zeros(K, dtype=np.int32)
         status = np.zeros(K, dtype=np.int32)
         failed_epoch = np.zeros(K, dtype=np.int32)
-        sw = None if sample_weight is None else np.ascontiguousarray(sample_weight, dtype=np.float64)
+        sw = (
+            None if sample_weight is None else np.ascontiguousarray(sample_weight, dtype=np.float64)
+        )
         mask = validation_mask if self.early_stopping else None
         progress = _print_epoch if self.verbose else None
         slots = counters = None
@@ -819,7 +835,9 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
         return self
 
     # ------------------------------------------------------------------
-    def _fit_samples(self, X, y, classes, sample_weight, coef_init, intercept_init, max_iter, state):
+    def _fit_samples(
+        self, X, y, classes, sample_weight, coef_init, intercept_init, max_iter, state
+    ):
         """Everything fit and partial_fit share; publishes attributes on success."""
         n_samples, n_features = X.shape
         n_classes = classes.shape[0]
@@ -891,7 +909,9 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
         self.classes_ = state["classes_"]
         self._expanded_class_weight = expanded_cw
         self._multinomial = multinomial
-        self._publish(coef, intercept, avg_coef, avg_intercept, t_, n_iter_, loss_curve, (K, n_features))
+        self._publish(
+            coef, intercept, avg_coef, avg_intercept, t_, n_iter_, loss_curve, (K, n_features)
+        )
 
     # ------------------------------------------------------------------
     def decision_function(self, X):
@@ -910,9 +930,7 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
 
     def _check_proba(self):
         if self.loss not in ("log_loss", "modified_huber"):
-            raise AttributeError(
-                "probability estimates are not available for loss=%r" % self.loss
-            )
+            raise AttributeError("probability estimates are not available for loss=%r" % self.loss)
         return True
 
     @available_if(_check_proba)
@@ -1118,7 +1136,15 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         return self
 
     def _fit_samples(
-        self, X, y, sample_weight, coef_init, intercept_init, max_iter, t_start, continue_state=False
+        self,
+        X,
+        y,
+        sample_weight,
+        coef_init,
+        intercept_init,
+        max_iter,
+        t_start,
+        continue_state=False,
     ):
         """``continue_state``: carry the optimizer state on (partial_fit); a
         fit, warm_start included, starts it afresh."""
@@ -1160,7 +1186,9 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         n_iter_ = int(n_iter[0])
         t_ = t_start + n_iter_ * n_samples
 
-        self._publish(coef, intercept, avg_coef, avg_intercept, t_, n_iter_, loss_curve, (n_features,))
+        self._publish(
+            coef, intercept, avg_coef, avg_intercept, t_, n_iter_, loss_curve, (n_features,)
+        )
 
     def _decision_function(self, X):
         return self._scores(X).ravel()
