@@ -176,11 +176,14 @@ int fsgd_drive(const fsgd_params *P, fsgd_drive_state *ds, const fsgd_engine_ops
     for (int epoch = 0; epoch < P->max_iter; epoch++) {
         int stop = 0, any_active = 0;
         for (int k = 0; k < K; k++) objsum[k] = 0.0;
-        const int diverged = ops->run_epoch(self, objsum);
+        int diverged = ops->run_epoch(self, objsum);
         for (int r = 0; r < nr; r++) {
             if (!ds->active[r]) continue;
             objective[r] = objsum[r] / ds->n_train;
             if (probs[r].loss_curve) probs[r].loss_curve[epoch] = objective[r];
+            /* finite weights with an infinite or NaN objective (a loss that
+             * overflowed) are no fit either */
+            diverged |= !isfinite(objective[r]);
         }
         if (diverged) {
             status = FSGD_DIVERGED;

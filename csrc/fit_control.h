@@ -76,15 +76,24 @@ typedef struct {
 void fsgd_schedule_init(fsgd_schedule *S, const fsgd_params *P, const fsgd_batch_params *B,
                         int loss);
 
-/* The step at update u (from 1) and epoch time e (epochs done, fractional).
- * "constant", "adaptive" and the PA rules return `eta`, the current step. */
+/* scikit-learn's schedules, the per-sample engine's: the step at update u
+ * (from 1); "constant", "adaptive" and the PA rules return `eta`, the current
+ * step.  Kept apart from the epoch-based schedules below, whose library
+ * calls in the per-sample loop would cost registers on every row. */
+FSGD_INLINE double fsgd_schedule_sample_eta(const fsgd_schedule *S, double eta, double u)
+{
+    if (S->lr == FSGD_LR_OPTIMAL)
+        return 1.0 / (S->alpha * (S->optimal_init + u - 1.0)) * S->optimal_factor;
+    if (S->lr == FSGD_LR_INVSCALING)
+        return S->power_t == 0.5 ? S->eta0 / sqrt(u) : S->eta0 / pow(u, S->power_t);
+    return eta;
+}
+
+/* Every schedule: the step at update u (from 1) and epoch time e (epochs
+ * done, fractional). */
 FSGD_INLINE double fsgd_schedule_eta(const fsgd_schedule *S, double eta, double u, double e)
 {
     switch (S->lr) {
-    case FSGD_LR_OPTIMAL:
-        return 1.0 / (S->alpha * (S->optimal_init + u - 1.0)) * S->optimal_factor;
-    case FSGD_LR_INVSCALING:
-        return S->power_t == 0.5 ? S->eta0 / sqrt(u) : S->eta0 / pow(u, S->power_t);
     case FSGD_LR_STEP:
         return S->eta0 * pow(S->lr_decay, floor(e / S->lr_decay_epochs));
     case FSGD_LR_EXPONENTIAL:
@@ -96,7 +105,7 @@ FSGD_INLINE double fsgd_schedule_eta(const fsgd_schedule *S, double eta, double 
                (S->eta0 - S->eta_min) * 0.5 * (1.0 + cos(3.14159265358979323846 * T / Ti));
     }
     default:
-        return eta;
+        return fsgd_schedule_sample_eta(S, eta, u);
     }
 }
 

@@ -838,3 +838,88 @@ def test_engine_codes_come_from_the_header():
         _engine.STATUS_NO_MEMORY,
         _engine.STATUS_INTERRUPTED,
     )
+
+
+# parameters changed with set_params between partial_fit calls are validated
+# on every call (scikit-learn's _fit_context checks only the first)
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        ({"batch_size": 0}, "batch_size"),
+        ({"batch_size": -1}, "batch_size"),
+        ({"optimizer": "bad"}, "optimizer"),
+        ({"average": -5}, "average"),
+        ({"eta0": -1.0}, "eta0"),
+        ({"learning_rate": "bad"}, "learning_rate"),
+    ],
+)
+@kinds
+def test_partial_fit_validates_params_on_every_call(kind, change, match):
+    est, y, pf_kw = _est(kind)
+    est.partial_fit(X0, y, **pf_kw)
+    coef, t = est.coef_.copy(), est.t_
+    est.set_params(**change)
+    with pytest.raises(ValueError, match=match):
+        est.partial_fit(X0, y, **pf_kw)
+    np.testing.assert_array_equal(est.coef_, coef)
+    assert est.t_ == t
+
+
+# integers beyond what the engine's counters hold are a ValueError naming the
+# parameter, before any work (not OverflowError or MemoryError)
+@pytest.mark.parametrize(
+    "param, value",
+    [
+        ("batch_size", 2**70),
+        ("max_iter", 2**31),
+        ("max_iter", 10**12),
+        ("n_iter_no_change", 2**40),
+        ("average", 2**70),
+    ],
+)
+@kinds
+def test_huge_integers_name_the_parameter(kind, param, value):
+    est, y, _ = _est(kind, **{param: value})
+    with pytest.raises(ValueError, match=param):
+        est.fit(X0, y)
+    assert not hasattr(est, "coef_")
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_class_weight_must_be_finite(bad):
+    est = fastsgd.SGDClassifier(class_weight={0: bad, 1: 1.0}, max_iter=3, tol=None)
+    with pytest.raises(ValueError, match="class_weight must be finite"):
+        est.fit(X0, Y_CLF)
+    assert not hasattr(est, "coef_")
+
+
+# absurdly scaled data in the batch engine: a divergence error naming the
+# epoch and the previous state kept, never a model that predicts NaN or an
+# infinite optimizer state or loss curve
+@pytest.mark.parametrize(
+    "dtype, scale, optimizer",
+    [
+        (np.float64, 1e200, "adam"),
+        (np.float64, 1e200, "adagrad"),
+        (np.float64, 1e200, "rmsprop"),
+        (np.float32, 1e20, "sgd"),
+        (np.float32, 1e20, "momentum"),
+        (np.float64, 1e100, "sgd"),
+    ],
+)
+@kinds
+def test_batch_engine_reports_divergence_on_absurd_scales(kind, dtype, scale, optimizer):
+    est, y, _ = _est(kind, batch_size=16, optimizer=optimizer)
+    X = (X0 * scale).astype(dtype)
+    try:
+        est.fit(X, y)
+    except ValueError as exc:
+        assert "overflow occurred at epoch #" in str(exc)
+        assert not hasattr(est, "coef_")
+        return
+    # a fit that succeeds is a usable model
+    assert np.all(np.isfinite(est.coef_)) and np.all(np.isfinite(est.intercept_))
+    assert np.all(np.isfinite(est.loss_curve_))
+    assert np.all(np.isfinite(est.predict(X)))
+    for slots in est.optimizer_state_["slots"].reshape(-1, 1):
+        assert np.all(np.isfinite(slots))

@@ -33,6 +33,8 @@ from . import _engine
 from ._threads import effective_n_threads
 
 MAX_INT = np.iinfo(np.int32).max
+_MAX_EPOCHS = MAX_INT
+_MAX_INT64 = np.iinfo(np.int64).max
 DEFAULT_EPSILON = 0.1
 SPARSE_INTERCEPT_DECAY = 0.01  # as scikit-learn: the intercept moves slower on sparse data
 
@@ -144,13 +146,14 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         "fit_intercept": ["boolean"],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        # the engine counts epochs in a C int and samples in int64
+        "max_iter": [Interval(Integral, 1, _MAX_EPOCHS, closed="both")],
         "tol": [Interval(Real, 0, None, closed="left"), None],
         "shuffle": ["boolean"],
         "verbose": ["verbose"],
         "random_state": ["random_state"],
         "warm_start": ["boolean"],
-        "average": [Interval(Integral, 0, None, closed="neither"), "boolean"],
+        "average": [Interval(Integral, 0, _MAX_INT64, closed="right"), "boolean"],
         "eta0": [Interval(Real, 0, None, closed="neither")],
         "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
         "alpha": [Interval(Real, 0, None, closed="left")],
@@ -160,10 +163,10 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
         "learning_rate": [StrOptions(set(_LEARNING_RATE_CODES))],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "n_iter_no_change": [Interval(Integral, 1, _MAX_EPOCHS, closed="both")],
         "shuffle_mode": [StrOptions(set(_SHUFFLE_MODES))],
         "n_jobs": [Integral, None],
-        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"full"})],
+        "batch_size": [Interval(Integral, 1, _MAX_INT64, closed="both"), StrOptions({"full"})],
         "optimizer": [StrOptions(set(_OPTIMIZER_CODES))],
         "momentum": [Interval(Real, 0, 1, closed="left")],
         "beta_1": [Interval(Real, 0, 1, closed="left")],
@@ -802,8 +805,12 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
         self
         """
         first_call = getattr(self, "classes_", None) is None
+        if not first_call:
+            # scikit-learn's _fit_context validates only a fresh estimator's
+            # partial_fit: set_params between calls is checked here
+            self._validate_params()
+        self._more_validate_params(for_partial_fit=True)
         if first_call:
-            self._more_validate_params(for_partial_fit=True)
             if self.class_weight == "balanced":
                 raise ValueError(
                     "class_weight 'balanced' is not supported for partial_fit. In "
@@ -847,6 +854,8 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
             )
         y_code = _encode(y, classes)
         expanded_cw = compute_class_weight(self.class_weight, classes=classes, y=y)
+        if not np.all(np.isfinite(expanded_cw)):
+            raise ValueError("class_weight must be finite, got %r" % (self.class_weight,))
         unit_weights = sample_weight is None
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=X.dtype, allow_all_zero_weights=self.early_stopping
@@ -1124,8 +1133,9 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         self
         """
         first_call = getattr(self, "coef_", None) is None
-        if first_call:
-            self._more_validate_params(for_partial_fit=True)
+        if not first_call:
+            self._validate_params()  # as in SGDClassifier.partial_fit
+        self._more_validate_params(for_partial_fit=True)
         X, y = _check_X(self, X, y, reset=first_call)
         X = _engine_dtype_like(self, X)
         coef_init = None if first_call else _CONTINUE
