@@ -24,9 +24,15 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from _common import make_classification_data, memory_floor, n_cpus, timed_fit, train_test_views
 
 from fastsgd import objective
+from fastsgd.benchmarking import (
+    make_classification_data,
+    memory_floor,
+    n_cpus,
+    timed_fit,
+    train_test_views,
+)
 
 HERE = Path(__file__).resolve().parent
 ALPHA = 1e-4

@@ -44,9 +44,10 @@ from fastsgd import objective
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from _common import make_classification_data, memory_floor  # noqa: E402
-from _common import timed_fit as common_timed_fit  # noqa: E402
 from compare import _mark, command_line, environment_lines, measure_extra_memory  # noqa: E402
+
+from fastsgd.benchmarking import make_classification_data, memory_floor  # noqa: E402
+from fastsgd.benchmarking import timed_fit as common_timed_fit  # noqa: E402
 
 ALPHA = 1e-4  # items 1-3 and 5 (item 4 uses LogisticRegression's 1 / n_samples)
 BATCH = 256  # items 1 and 2
@@ -90,7 +91,7 @@ def timed_fit(est, X, y):
     """Fits ``est``: (fit seconds, seconds per epoch).
 
     The epoch time is the steady interval between the epoch reports of a
-    ``verbose=1`` fit (_common.timed_fit), as in compare.py: input
+    ``verbose=1`` fit (fastsgd.benchmarking.timed_fit), as in compare.py: input
     validation and set-up, paid once per fit, are not in it.
     """
     timing = common_timed_fit(est, X, y)
@@ -515,7 +516,7 @@ def build_markdown(args, res):
         "",
         *environment_lines([torch_version]),
         "- Data: dense standard-normal features, labels from a noisy random linear model "
-        "(`make_classification_data` of benchmarks/_common.py, seed %d), every row fitted. "
+        "(`fastsgd.benchmarking.make_classification_data`, seed %d), every row fitted. "
         "log_loss, L2, `tol=None`, `random_state=0`; alpha %g except in the "
         "LogisticRegression comparison. Best of %d repeats, the configurations of a section "
         "interleaved within each repeat; ms/epoch = steady interval between the epoch "

@@ -25,15 +25,9 @@
 #include <math.h>
 #include <stdint.h>
 
+#include "compiler.h"
 #include "fastsgd.h"
 
-#ifndef FSGD_INLINE
-#if defined(__GNUC__)
-#define FSGD_INLINE static inline __attribute__((always_inline))
-#else
-#define FSGD_INLINE static inline
-#endif
-#endif
 
 /* ---- rules shared by the engines ---- */
 

@@ -17,15 +17,9 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+#include "compiler.h"
 #include "fastsgd.h"
 
-#ifndef FSGD_INLINE
-#if defined(__GNUC__)
-#define FSGD_INLINE static inline __attribute__((always_inline))
-#else
-#define FSGD_INLINE static inline
-#endif
-#endif
 
 typedef struct {
     double sum;   /* accumulated loss */

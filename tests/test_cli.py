@@ -1,15 +1,12 @@
 """The user-facing scripts: ``python -m fastsgd demo``, ``benchmarks/compare.py`` and
 ``benchmarks/compare_batch.py``."""
 
-import importlib.util
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
-
-from fastsgd import _demo
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPARE = ROOT / "benchmarks" / "compare.py"
@@ -215,18 +212,15 @@ def test_compare_batch_writes_markdown(tmp_path):
     assert "(**chosen**)" in text
 
 
-def test_benchmarks_generate_the_demo_problem():
-    # benchmarks/_common.py has its own copy of the demo's generator (the
-    # scripts import nothing private of fastsgd); the two give the same data,
-    # over several of the generator's chunks, whatever the thread count
-    spec = importlib.util.spec_from_file_location(
-        "bench_common", ROOT / "benchmarks" / "_common.py"
-    )
-    common = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(common)
+def test_generated_problem_does_not_depend_on_threads():
+    # fastsgd.benchmarking's generator (the demo's and the benchmark scripts'
+    # data) fills X chunk by chunk from independent streams: the same data
+    # over several of its chunks whatever the thread count, and two classes
+    from fastsgd.benchmarking import make_classification_data, train_test_views
+
     for dtype in (np.float64, np.float32):
-        ours = common.make_classification_data(900, 5000, dtype, seed=3, n_threads=2)
-        demo = _demo.make_classification_data(900, 5000, dtype, seed=3, n_threads=1)
-        for a, b in zip(common.train_test_views(*ours), _demo.train_test_views(*demo), strict=True):
+        one = make_classification_data(900, 5000, dtype, seed=3, n_threads=1)
+        two = make_classification_data(900, 5000, dtype, seed=3, n_threads=2)
+        for a, b in zip(train_test_views(*one), train_test_views(*two), strict=True):
             np.testing.assert_array_equal(a, b)
-        assert ours[0].dtype == dtype and 0.3 < ours[1].mean() < 0.7
+        assert one[0].dtype == dtype and 0.3 < one[1].mean() < 0.7
