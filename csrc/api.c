@@ -62,14 +62,23 @@ int fsgd_fit(const fsgd_data *data, const fsgd_params *params, fsgd_problem *pro
         return FSGD_INVALID_ARGUMENT;
     }
     if (n_threads < 1) n_threads = 1;
-    if (n_threads > n_problems) n_threads = n_problems;
     /* Each problem is independent and sequential inside, so the result does
-     * not depend on how problems are spread over threads. */
+     * not depend on how problems are spread over threads.  Shard-parallel
+     * problems use the threads inside, one problem after another. */
+    if (params->n_shards > 1) {
+        int status = FSGD_OK;
+        for (k = 0; k < n_problems; k++) {
+            int st = fit_problem(data, params, &problems[k], k, n_threads, progress, progress_ctx);
+            if (status == FSGD_OK) status = st;
+        }
+        return status;
+    }
+    if (n_threads > n_problems) n_threads = n_problems;
 #ifdef _OPENMP
 #pragma omp parallel for schedule(dynamic, 1) num_threads(n_threads) if (n_threads > 1)
 #endif
     for (k = 0; k < n_problems; k++)
-        fit_problem(data, params, &problems[k], k, progress, progress_ctx);
+        fit_problem(data, params, &problems[k], k, 1, progress, progress_ctx);
     for (k = 0; k < n_problems; k++)
         if (problems[k].status != FSGD_OK) return problems[k].status;
     return FSGD_OK;

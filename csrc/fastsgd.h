@@ -114,36 +114,37 @@ typedef struct {
     int score_kind;            /* enum fsgd_score */
     int order;                 /* enum fsgd_order */
     double t_start;            /* t at the first sample (1 on a fresh fit) */
+    int n_shards; /* per-sample engine: > 1 for shard-parallel SGD (sample_engine.inc) */
 } fsgd_params;
 
 /* One binary problem: its parameters (in and out) and its results. */
 typedef struct {
-    void *coef;                /* n_features values of X's dtype, updated in place */
-    void *avg_coef;            /* same, or NULL when not averaging */
+    void *coef; /* n_features values of X's dtype, updated in place */
+    void *avg_coef; /* same, or NULL when not averaging */
     double intercept;
     double avg_intercept;
-    int32_t positive_class;    /* code of the positive class (classification) */
-    double weight_pos;         /* class weights */
+    int32_t positive_class; /* code of the positive class (classification) */
+    double weight_pos; /* class weights */
     double weight_neg;
-    uint32_t seed;             /* shuffling seed */
+    uint32_t seed; /* shuffling seed */
     /* results */
     int n_iter;
     int status;
-    int failed_epoch;          /* 1-based epoch at which divergence was seen */
-    double *loss_curve;        /* max_iter entries: mean objective of each epoch */
+    int failed_epoch; /* 1-based epoch at which divergence was seen */
+    double *loss_curve; /* max_iter entries: mean objective of each epoch */
 } fsgd_problem;
 
 /* Per-epoch report for verbose output.  Return nonzero to stop the fit. */
 typedef struct {
-    int problem;               /* index of the binary problem */
-    int epoch;                 /* 1-based */
-    double objective;          /* mean regularised loss accumulated during the epoch */
-    double score;              /* validation score (early stopping), else NaN */
-    double norm;               /* L2 norm of the weights */
-    int64_t nnz;               /* non-zero weights */
+    int problem; /* index of the binary problem */
+    int epoch; /* 1-based */
+    double objective; /* mean regularised loss accumulated during the epoch */
+    double score; /* validation score (early stopping), else NaN */
+    double norm; /* L2 norm of the weights */
+    int64_t nnz; /* non-zero weights */
     double intercept;
     double t;
-    double seconds;            /* since the start of this problem's fit */
+    double seconds; /* since the start of this problem's fit */
 } fsgd_epoch_info;
 
 typedef int (*fsgd_progress_fn)(void *ctx, const fsgd_epoch_info *info);
@@ -158,22 +159,22 @@ int fsgd_fit(const fsgd_data *data, const fsgd_params *params, fsgd_problem *pro
  * Semantics: docs/batch.md.  All K outputs (one-vs-rest problems or the
  * rows of a multinomial model) are fitted together from one visiting order. */
 typedef struct {
-    int64_t batch_size;        /* rows per batch (>= n_samples: full batch) */
-    int optimizer;             /* enum fsgd_optimizer */
+    int64_t batch_size; /* rows per batch (>= n_samples: full batch) */
+    int optimizer; /* enum fsgd_optimizer */
     double momentum, beta_1, beta_2, rho, epsilon;
-    double clip_norm;          /* 0: no clipping */
-    int multinomial;           /* loss is FSGD_LOSS_SOFTMAX over the K outputs */
-    double lr_decay, lr_decay_epochs;           /* step, exponential */
+    double clip_norm; /* 0: no clipping */
+    int multinomial; /* loss is FSGD_LOSS_SOFTMAX over the K outputs */
+    double lr_decay, lr_decay_epochs; /* step, exponential */
     double restart_epochs, restart_mult, eta_min; /* cosine */
     double warmup_epochs;
 } fsgd_batch_params;
 
 /* Optimizer state, carried across partial_fit calls (in and out). */
 typedef struct {
-    double *slots;             /* n_slots x K x (n_features + 1) doubles (intercept last) */
-    double n_updates;          /* updates done so far */
-    double epochs;             /* epochs done so far */
-    double n_averaged;         /* averaged updates so far */
+    double *slots; /* n_slots x K x (n_features + 1) doubles (intercept last) */
+    double n_updates; /* updates done so far */
+    double epochs; /* epochs done so far */
+    double n_averaged; /* averaged updates so far */
 } fsgd_batch_state;
 
 /* NULL when the arguments of a fit are valid, else a message that names the

@@ -127,6 +127,8 @@ const char *fsgd_check_args(const fsgd_data *D, const fsgd_params *P, const fsgd
         return "order: unknown order code";
     if (P->score_kind != FSGD_SCORE_ACCURACY && P->score_kind != FSGD_SCORE_R2)
         return "score_kind: unknown code";
+    if (P->n_shards < 1 || P->n_shards > D->n_samples) return "n_shards: must be in [1, n_samples]";
+    if (B && P->n_shards > 1) return "n_shards: shard-parallel SGD is per-sample only";
     if (B) {
         if (B->batch_size < 1) return "batch_size: must be >= 1";
         if (B->optimizer < FSGD_OPT_SGD || B->optimizer > FSGD_OPT_ADAMW)

@@ -57,10 +57,10 @@
 #undef SFX
 
 static int fit_problem(const fsgd_data *data, const fsgd_params *params, fsgd_problem *prob,
-                       int index, fsgd_progress_fn progress, void *ctx)
+                       int index, int n_threads, fsgd_progress_fn progress, void *ctx)
 {
-    if (data->is_float32) return fit_problem32(data, params, prob, index, progress, ctx);
-    return fit_problem64(data, params, prob, index, progress, ctx);
+    if (data->is_float32) return fit_problem32(data, params, prob, index, n_threads, progress, ctx);
+    return fit_problem64(data, params, prob, index, n_threads, progress, ctx);
 }
 
 static fsgd_batch_chunk_fn batch_chunk_fn(int is_float32, int sparse, int loss)

@@ -67,8 +67,9 @@ static inline int fsgd_opt_slots(int optimizer)
     }
 }
 
-/* ---- per-sample engine: one whole binary problem ---- */
-typedef int (*fsgd_fit_problem_fn)(const fsgd_data *, const fsgd_params *, fsgd_problem *, int,
+/* ---- per-sample engine: one whole binary problem, on n_threads threads
+ * when it is shard-parallel (params->n_shards > 1), else on the caller's ---- */
+typedef int (*fsgd_fit_problem_fn)(const fsgd_data *, const fsgd_params *, fsgd_problem *, int, int,
                                    fsgd_progress_fn, void *);
 
 /* ---- batch engine: row kernels (batch_rows.inc) called by batch_engine.inc ---- */

@@ -46,6 +46,7 @@ cdef extern from "fastsgd.h" nogil:
         int score_kind
         int order
         double t_start
+        int n_shards
 
     ctypedef struct fsgd_problem:
         void *coef
@@ -361,6 +362,7 @@ def fit(X, const int32_t[::1] indices, const int64_t[::1] indptr,
     prm.score_kind = params["score_kind"]
     prm.order = params["order"]
     prm.t_start = params["t_start"]
+    prm.n_shards = params.get("n_shards", 1)
 
     problems = <fsgd_problem *>calloc(K, sizeof(fsgd_problem))
     if problems == NULL:

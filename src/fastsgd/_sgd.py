@@ -180,6 +180,8 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
         "restart_mult": [Interval(Real, 1, None, closed="left")],
         "eta_min": [Interval(Real, 0, None, closed="left")],
         "warmup_epochs": [Interval(Real, 0, None, closed="left")],
+        "parallel": [StrOptions({"shards"}), None],
+        "n_shards": [Interval(Integral, 1, MAX_INT, closed="both"), None],
     }
 
     # ------------------------------------------------------------------
@@ -195,6 +197,25 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
             or self.clip_norm is not None
         )
 
+    def _thread_tasks(self, K, n_rows):
+        """Units of work the threads share: the batch engine's chunks (no cap),
+        the shards of a shard-parallel fit, else the one-vs-rest problems."""
+        if self._uses_batch_engine():
+            return None
+        shards = self._shard_count(n_rows)
+        return shards if shards > 1 else K
+
+    def _shard_count(self, n_rows):
+        """Shards of a shard-parallel fit: n_shards, or one per 50,000 rows (at
+        most 16), never more than the rows; 1 (the sequential fit) without
+        parallel="shards".  A function of the data only, never of n_jobs, so
+        the result does not depend on the thread count."""
+        if self.parallel != "shards":
+            return 1
+        if self.n_shards is not None:
+            return int(min(self.n_shards, n_rows))
+        return int(max(1, min(16, n_rows // 50_000)))
+
     def _more_validate_params(self, for_partial_fit=False):
         if self.early_stopping and for_partial_fit:
             raise ValueError("early_stopping should be False with partial_fit")
@@ -203,6 +224,12 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
                 "learning_rate=%r is a per-sample rule: it needs batch_size=1, "
                 "optimizer='sgd' and no clip_norm, warmup_epochs or multinomial."
                 % self.learning_rate
+            )
+        if self.parallel == "shards" and self._uses_batch_engine():
+            raise ValueError(
+                "parallel='shards' runs the per-sample engine (batch_size=1, "
+                "optimizer='sgd', a per-sample learning_rate); the batch engine "
+                "shares each batch across the threads already."
             )
         if self.eta_min > self.eta0 and self.learning_rate == "cosine":
             raise ValueError("eta_min=%r must not exceed eta0=%r." % (self.eta_min, self.eta0))
@@ -461,6 +488,7 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
             score_kind=score_kind,
             order=order,
             t_start=float(t_start),
+            n_shards=self._shard_count(X.shape[0]),
         )
         K = coef.shape[0]
         loss_curve = np.full((K, max_iter), np.nan)
@@ -652,6 +680,21 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
         "multinomial" fits softmax regression (with ``loss="log_loss"``);
         ``predict_proba`` then returns the softmax of the decision function.
 
+    parallel : {None, "shards"}, default=None
+        ``None`` runs scikit-learn's sequential per-sample updates.
+        ``"shards"`` runs per-sample SGD on all threads by iterative
+        parameter mixing: the rows are cut into ``n_shards`` contiguous
+        shards; every epoch each shard runs the ordinary per-sample updates
+        over its own rows from the epoch's starting weights, and the shards'
+        weights (and averaged weights) are averaged, weighted by their rows.
+        Schedules, averaging, early stopping and the stopping rule apply to
+        the mixed model.  The result is the same for any ``n_jobs``, but not
+        the same as the sequential fit's.  Per-sample engine only.
+
+    n_shards : int, default=None
+        Shards of ``parallel="shards"``; ``None``: one per 50,000 rows, at
+        most 16.  A function of the data only, never of ``n_jobs``.
+
     Attributes beyond scikit-learn's
     --------------------------------
     loss_curve_ : ndarray of shape (n_iter_,), or (n_classes, n_iter_) for a multiclass fit
@@ -714,6 +757,8 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
         eta_min=0.0,
         warmup_epochs=0.0,
         multi_class="ovr",
+        parallel=None,
+        n_shards=None,
     ):
         self.loss = loss
         self.penalty = penalty
@@ -752,6 +797,8 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
         self.eta_min = eta_min
         self.warmup_epochs = warmup_epochs
         self.multi_class = multi_class
+        self.parallel = parallel
+        self.n_shards = n_shards
 
     # ------------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
@@ -908,7 +955,7 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
             score_kind=_SCORE_ACCURACY,
             # the batch engine shares every batch over the threads; the
             # per-sample engine runs one problem per thread
-            n_threads=effective_n_threads(self.n_jobs, None if self._uses_batch_engine() else K),
+            n_threads=effective_n_threads(self.n_jobs, self._thread_tasks(K, X.shape[0])),
             multinomial=multinomial,
             continue_state=coef_init is _CONTINUE,
         )
@@ -996,7 +1043,8 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
     """Linear regression trained by SGD; drop-in for scikit-learn's SGDRegressor.
 
     Every parameter has scikit-learn's name, meaning and default; the update
-    sequence is the same.  ``shuffle_mode`` and ``loss_curve_`` are as in
+    sequence is the same.  ``shuffle_mode``, the batch engine's parameters,
+    ``parallel``, ``n_shards`` and ``loss_curve_`` are as in
     :class:`fastsgd.SGDClassifier`.  See
     :class:`sklearn.linear_model.SGDRegressor` for the other parameters.
     """
@@ -1048,6 +1096,8 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         eta_min=0.0,
         warmup_epochs=0.0,
         n_jobs=None,
+        parallel=None,
+        n_shards=None,
     ):
         self.loss = loss
         self.penalty = penalty
@@ -1084,6 +1134,8 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         self.eta_min = eta_min
         self.warmup_epochs = warmup_epochs
         self.n_jobs = n_jobs
+        self.parallel = parallel
+        self.n_shards = n_shards
 
     @_fit_context(prefer_skip_nested_validation=True)
     @_keep_state_on_error
@@ -1190,7 +1242,7 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
             t_start=t_start,
             label_01=False,
             score_kind=_SCORE_R2,
-            n_threads=effective_n_threads(self.n_jobs, None if self._uses_batch_engine() else 1),
+            n_threads=effective_n_threads(self.n_jobs, self._thread_tasks(1, X.shape[0])),
             continue_state=continue_state,
         )
         n_iter_ = int(n_iter[0])
