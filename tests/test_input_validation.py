@@ -925,3 +925,46 @@ def test_batch_engine_reports_divergence_on_absurd_scales(kind, dtype, scale, op
     assert np.all(np.isfinite(est.predict(X)))
     for slots in est.optimizer_state_["slots"].reshape(-1, 1):
         assert np.all(np.isfinite(slots))
+
+
+# X's finiteness is checked by the engine's first epoch (every training row's
+# prediction), and the held-out rows of early stopping before the fit: every
+# path names the bad input with scikit-learn's message, and the estimator
+# keeps its state
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"penalty": "elasticnet", "average": True},
+        {"learning_rate": "pa1", "eta0": 0.1},
+        {"batch_size": 8, "optimizer": "adam"},
+        {"batch_size": "full"},
+        {"parallel": "shards", "n_shards": 3},
+        {"early_stopping": True, "validation_fraction": 0.5},
+    ],
+)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+@pytest.mark.parametrize("row", [0, 3, N - 1])
+@storages
+@kinds
+def test_non_finite_X_on_every_engine_path(kind, sparse, row, bad, dtype, params):
+    if kind == "regressor" and params.get("learning_rate") == "pa1":
+        params = dict(params, loss="epsilon_insensitive")
+    est, y, _ = _est(kind, random_state=0, **params)
+    X = X0.astype(dtype)
+    X[row, 2] = bad
+    X = _maybe_csr(X, sparse)
+    sw = np.ones(N)
+    sw[row] = 0.0  # a row that does not count still holds bad input
+    with pytest.raises(ValueError, match="Input X contains (NaN|infinity)"):
+        est.fit(X, y, sample_weight=sw)
+    assert not hasattr(est, "coef_")
+
+
+def test_multinomial_non_finite_X():
+    X = X0.copy()
+    X[7, 0] = np.nan
+    est = fastsgd.SGDClassifier(loss="log_loss", multi_class="multinomial", batch_size=8)
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        est.fit(X, np.arange(N) % 3)

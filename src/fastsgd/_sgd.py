@@ -27,7 +27,12 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _assert_all_finite,
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
 
 from . import _engine
 from ._threads import effective_n_threads
@@ -499,6 +504,7 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
             None if sample_weight is None else np.ascontiguousarray(sample_weight, dtype=np.float64)
         )
         mask = validation_mask if self.early_stopping else None
+        _check_validation_rows(self, X, mask)
         progress = _print_epoch if self.verbose else None
         slots = counters = None
         if bparams is not None:
@@ -531,6 +537,7 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
             counters,
         )
         if ret == _engine.STATUS_DIVERGED:
+            _raise_for_non_finite(self, X)
             raise _divergence_error(int(failed_epoch[status == _engine.STATUS_DIVERGED].min()))
         if ret == _engine.STATUS_NO_MEMORY:
             raise MemoryError("fastsgd: could not allocate the engine's working memory")
@@ -604,7 +611,15 @@ def _unique_labels(y):
 
 
 def _check_X(est, X, y, reset):
-    """validate_data with what the engine takes: float32/float64, C order, CSR."""
+    """validate_data with what the engine takes: float32/float64, C order, CSR.
+
+    X's values are not read here: the engine's first epoch sees every
+    training row, and a NaN or infinity in one makes its prediction
+    non-finite, so a fit that reports divergence checks X then
+    (_raise_for_non_finite) and names the bad input instead.  That saves a
+    pass over X per fit.  Rows held out for early stopping are checked
+    before the fit (_check_validation_rows).
+    """
     X, y = validate_data(
         est,
         X,
@@ -614,8 +629,22 @@ def _check_X(est, X, y, reset):
         order="C",
         accept_large_sparse=True,
         reset=reset,
+        ensure_all_finite=False,
     )
     return X, y
+
+
+def _raise_for_non_finite(est, X):
+    """scikit-learn's ValueError for NaN or infinity in X, if X holds any."""
+    _assert_all_finite(
+        X.data if sp.issparse(X) else X, input_name="X", estimator_name=type(est).__name__
+    )
+
+
+def _check_validation_rows(est, X, validation_mask):
+    """The rows the engine never trains on must be finite too."""
+    if validation_mask is not None and validation_mask.any():
+        _raise_for_non_finite(est, X[validation_mask.astype(bool)])
 
 
 def _engine_dtype_like(est, X):
