@@ -4,6 +4,7 @@ Python has validated every argument before it gets here: this module only
 takes typed memoryviews, fills the C structs and runs the fit without the GIL.
 The GIL is taken back only by the progress callback (verbose output).
 """
+from cpython.exc cimport PyErr_CheckSignals
 from cpython.ref cimport PyObject
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t
 from libc.stdlib cimport calloc, free
@@ -150,7 +151,8 @@ STATUS_INVALID_ARGUMENT = FSGD_INVALID_ARGUMENT
 
 
 cdef class _Progress:
-    """Holds the Python callable for verbose output and any exception it raised."""
+    """The epoch callback's Python side: the verbose printer (or None) and any
+    exception raised there or by a signal handler."""
     cdef object func
     cdef public object error
 
@@ -160,15 +162,20 @@ cdef class _Progress:
 
 
 cdef int _progress_cb(void *ctx, const fsgd_epoch_info *info) noexcept nogil:
+    """Called by the driver after every epoch: runs Python's signal handlers
+    (so Ctrl-C stops a fit at the end of the current epoch, with or without
+    verbose output) and the verbose printer.  Nonzero stops the fit."""
     with gil:
         prog = <_Progress><PyObject *>ctx
         if prog.error is not None:
             return 1
         try:
-            prog.func(dict(problem=info.problem, epoch=info.epoch,
-                           objective=info.objective, score=info.score,
-                           norm=info.norm, nnz=info.nnz, intercept=info.intercept,
-                           t=info.t, seconds=info.seconds))
+            PyErr_CheckSignals()
+            if prog.func is not None:
+                prog.func(dict(problem=info.problem, epoch=info.epoch,
+                               objective=info.objective, score=info.score,
+                               norm=info.norm, nnz=info.nnz, intercept=info.intercept,
+                               t=info.t, seconds=info.seconds))
         except BaseException as exc:  # KeyboardInterrupt included: re-raised by fit
             prog.error = exc
             return 1
@@ -385,10 +392,9 @@ def fit(X, const int32_t[::1] indices, const int64_t[::1] indptr,
             problems[k].weight_neg = weight_neg[k]
             problems[k].seed = seeds[k]
             problems[k].loss_curve = &loss_curve[k, 0]
-        if progress is not None:
-            prog = _Progress(progress)
-            ctx = <void *>prog
-            cb = _progress_cb
+        prog = _Progress(progress)
+        ctx = <void *>prog
+        cb = _progress_cb
         if batch_params is None:
             _check_args(&data, &prm, NULL, K)
             with nogil:
