@@ -968,3 +968,39 @@ def test_multinomial_non_finite_X():
     est = fastsgd.SGDClassifier(loss="log_loss", multi_class="multinomial", batch_size=8)
     with pytest.raises(ValueError, match="Input X contains NaN"):
         est.fit(X, np.arange(N) % 3)
+
+
+# what a user who swaps the import sees: scikit-learn's public class attribute
+# and its messages, word for word
+@pytest.mark.parametrize(
+    "ours, theirs",
+    [(fastsgd.SGDClassifier, sk.SGDClassifier), (fastsgd.SGDRegressor, sk.SGDRegressor)],
+)
+def test_loss_functions_attribute_is_sklearns(ours, theirs):
+    assert ours.loss_functions == theirs.loss_functions
+    assert set(ours.loss_functions) == set(ours._parameter_constraints["loss"][0].options)
+
+
+def _message(fn):
+    try:
+        fn()
+    except ValueError as exc:
+        return str(exc)
+    raise AssertionError("no ValueError")
+
+
+def test_messages_word_for_word_as_sklearns():
+    X = X0 * 1e300
+    y = Y_REG * 1e300
+    for cls in (sk.SGDRegressor, fastsgd.SGDRegressor):
+        assert _message(lambda cls=cls: cls(max_iter=5, tol=None).fit(X, y)) == (
+            "Floating-point under-/overflow occurred at epoch #1. Scaling input data with "
+            "StandardScaler or MinMaxScaler might help."
+        )
+    msgs = [
+        _message(
+            lambda cls=cls: cls(class_weight="balanced").partial_fit(X0, Y_CLF, classes=[0, 1])
+        )
+        for cls in (sk.SGDClassifier, fastsgd.SGDClassifier)
+    ]
+    assert msgs[0] == msgs[1]

@@ -17,6 +17,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
+import sklearn.linear_model as _sk
 from scipy.special import expit, log_expit, log_softmax, softmax
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context, is_classifier
 from sklearn.exceptions import ConvergenceWarning
@@ -99,10 +100,10 @@ def _keep_state_on_error(method):
 
 
 def _divergence_error(epoch):
+    # scikit-learn's words, which people match on
     return ValueError(
-        "Floating-point under-/overflow occurred at epoch #%d: the weights became "
-        "infinite or NaN. Scale the input features (StandardScaler or "
-        "MinMaxScaler) or use a smaller eta0 / a larger alpha." % epoch
+        "Floating-point under-/overflow occurred at epoch #%d. Scaling input data "
+        "with StandardScaler or MinMaxScaler might help." % epoch
     )
 
 
@@ -739,6 +740,10 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
     See :class:`sklearn.linear_model.SGDClassifier` for the other parameters.
     """
 
+    # scikit-learn's public table of the loss names and its loss objects (the engine has
+    # its own; this is for code that reads the attribute)
+    loss_functions = _sk.SGDClassifier.loss_functions
+
     _parameter_constraints: dict = {
         **_BaseSGD._parameter_constraints,
         "loss": [StrOptions(set(_LOSS_CODES))],
@@ -888,11 +893,14 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
         self._more_validate_params(for_partial_fit=True)
         if first_call:
             if self.class_weight == "balanced":
-                raise ValueError(
-                    "class_weight 'balanced' is not supported for partial_fit. In "
-                    "order to use 'balanced' weights, use compute_class_weight("
-                    "'balanced', classes=classes, y=y) on a large enough sample of "
-                    "the targets and pass the result as the class_weight parameter."
+                cw = self.class_weight
+                raise ValueError(  # scikit-learn's words
+                    f"class_weight '{cw}' is not supported for partial_fit. In order to use "
+                    f"'balanced' weights, use compute_class_weight('{cw}', classes=classes, "
+                    "y=y). In place of y you can use a large enough sample of the full "
+                    "training set target to properly estimate the class frequency "
+                    "distributions. Pass the resulting weights as the class_weight "
+                    "parameter."
                 )
         X, y = _check_X(self, X, y, reset=first_call)
         X = _engine_dtype_like(self, X)
@@ -1077,6 +1085,10 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
     :class:`fastsgd.SGDClassifier`.  See
     :class:`sklearn.linear_model.SGDRegressor` for the other parameters.
     """
+
+    # scikit-learn's public table of the loss names and its loss objects (the engine has
+    # its own; this is for code that reads the attribute)
+    loss_functions = _sk.SGDRegressor.loss_functions
 
     _parameter_constraints: dict = {
         **_BaseSGD._parameter_constraints,
