@@ -37,20 +37,7 @@ def test_demo_runs_both_fits(tmp_path):
 
 def test_demo_no_sklearn_and_float32(tmp_path):
     proc = _run(
-        [
-            "-m",
-            "fastsgd",
-            "demo",
-            "--rows",
-            "5000",
-            "--cols",
-            "5",
-            "--epochs",
-            "2",
-            "--dtype",
-            "float32",
-            "--no-sklearn",
-        ],
+        "-m fastsgd demo --rows 5000 --cols 5 --epochs 2 --dtype float32 --no-sklearn".split(),
         cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr
@@ -61,23 +48,8 @@ def test_demo_no_sklearn_and_float32(tmp_path):
 
 def test_demo_mini_batch_adam(tmp_path):
     proc = _run(
-        [
-            "-m",
-            "fastsgd",
-            "demo",
-            "--rows",
-            "20000",
-            "--cols",
-            "10",
-            "--epochs",
-            "3",
-            "--batch-size",
-            "64",
-            "--optimizer",
-            "adam",
-            "--n-jobs",
-            "2",
-        ],
+        "-m fastsgd demo --rows 20000 --cols 10 --epochs 3".split()
+        + "--batch-size 64 --optimizer adam --n-jobs 2".split(),
         cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr
@@ -146,19 +118,7 @@ def test_compare_writes_markdown(tmp_path):
 def test_demo_elasticnet(tmp_path):
     # the penalty reaches both models and the objective's penalty term
     proc = _run(
-        [
-            "-m",
-            "fastsgd",
-            "demo",
-            "--rows",
-            "20000",
-            "--cols",
-            "10",
-            "--epochs",
-            "2",
-            "--penalty",
-            "elasticnet",
-        ],
+        "-m fastsgd demo --rows 20000 --cols 10 --epochs 2 --penalty elasticnet".split(),
         cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr
