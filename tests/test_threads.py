@@ -99,3 +99,18 @@ def test_fork_after_parallel_fit_does_not_hang(tmp_path):
     if fastsgd.openmp_enabled() and usable_cpus() > 1:
         # one warning per child process, not one per fit
         assert "warnings in children: [1, 1]" in proc.stdout, proc.stdout
+
+
+def test_threadpoolctl_sees_and_limits_the_engines_openmp_runtime():
+    from threadpoolctl import threadpool_info
+
+    if not fastsgd.openmp_enabled():
+        pytest.skip("built without OpenMP: nothing to limit")
+    assert any(info["user_api"] == "openmp" for info in threadpool_info())
+    before = fastsgd._engine.omp_max_threads()
+    with threadpool_limits(1, user_api="openmp"):
+        # the runtime the engine's parallel regions use follows the limit
+        assert fastsgd._engine.omp_max_threads() == 1
+        for n_jobs in (None, -1, 2, 100):
+            assert effective_n_threads(n_jobs, n_tasks=8) == 1
+    assert fastsgd._engine.omp_max_threads() == before
