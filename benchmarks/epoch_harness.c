@@ -32,6 +32,7 @@
 #include <sys/mman.h>
 #include <time.h>
 #include "fastsgd.h"
+#include "fit_control.h"
 
 static double now(void)
 {
@@ -139,6 +140,7 @@ int main(int argc, char **argv)
     P.n_iter_no_change = 5;
     P.order = order;
     P.t_start = 1;
+    P.n_shards = 1;
 
     double best = 1e30;
     for (int rep = 0; rep < 3; rep++) {
@@ -164,9 +166,18 @@ int main(int argc, char **argv)
             B.lr_decay_epochs = 10;
             B.restart_epochs = 10;
             B.restart_mult = 1;
+            /* the second moment of the harness's rows for "optimal" (its
+             * trace; a bound on its largest eigenvalue) */
+            B.row_sq_norm = (double)d / 3.0 + 1.0;
+            B.row_top_eig = B.row_sq_norm;
             fsgd_batch_state st = {0};
             st.slots = calloc((size_t)(fsgd_optimizer_slots(B.optimizer) * (d + 1) + 1), sizeof(double));
-            fsgd_fit_batch(&D, &P, &B, &pr, 1, &st, (int)env_long("NT", 1), progress, NULL);
+            int status = fsgd_fit_batch(&D, &P, &B, &pr, 1, &st, (int)env_long("NT", 1), progress, NULL);
+            if (status != FSGD_OK) {
+                const char *why = fsgd_check_args(&D, &P, &B, 1);
+                fprintf(stderr, "fit status %d: %s\n", status, why ? why : "");
+                return 1;
+            }
             free(st.slots);
         } else {
             fsgd_fit(&D, &P, &pr, 1, 1, progress, NULL);
