@@ -167,6 +167,12 @@ typedef struct {
     double lr_decay, lr_decay_epochs; /* step, exponential */
     double restart_epochs, restart_mult, eta_min; /* cosine */
     double warmup_epochs;
+    /* the default ("optimal") step of sgd, momentum and nesterov comes from
+     * the rows' second moment M = mean of sample_weight * x x' (x with a 1
+     * appended with fit_intercept), over all rows or a sample of them:
+     * row_sq_norm is its trace, row_top_eig its largest eigenvalue
+     * (docs/batch.md) */
+    double row_sq_norm, row_top_eig;
 } fsgd_batch_params;
 
 /* Optimizer state, carried across partial_fit calls (in and out). */

@@ -3,9 +3,10 @@
  * schedule's set-up, the checks of the arguments that reach C.  Compiled
  * once, not per instruction set: it runs once per epoch, not per row.
  */
+#include <float.h>
 #include <math.h>
-#include <stdint.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 
@@ -48,16 +49,90 @@ void fsgd_cosine_cycle(double T0, double mult, double e, double *T, double *Ti)
     *Ti = len;
 }
 
+/* The largest second derivative of a loss in the prediction, the scale of
+ * the curvature of its objective per unit of |x|^2; 1 for the losses that have
+ * none (hinge, perceptron, epsilon-insensitive): a unit step per |x|^2. */
+static double loss_curvature(int loss, int multinomial)
+{
+    if (multinomial) return 0.5;
+    switch (loss) {
+    case FSGD_LOSS_LOG:
+        return 0.25;
+    case FSGD_LOSS_SQUARED_HINGE:
+    case FSGD_LOSS_MODIFIED_HUBER:
+    case FSGD_LOSS_SQ_EPS_INSENSITIVE:
+        return 2.0;
+    default:
+        return 1.0;
+    }
+}
+
+/* The batch engine's "optimal" (docs/batch.md, "Defaults that converge"): a
+ * base step that decays as 1 / (1 + r x), or 1 / sqrt(1 + r x) for adagrad
+ * and adadelta, whose own state shrinks the step already.  x counts epochs,
+ * but at most one per kappa / 16 updates (kappa = L / alpha); r = (n - m) /
+ * (n - 1) is the share of a batch gradient's variance left by sampling m of n
+ * rows without replacement (0: a full batch has no noise to average out, and
+ * keeps its step).  sgd, momentum and nesterov start at 1 / (2 L(m)), L(m)
+ * the expected smoothness of a batch of m rows (Gower et al. 2019): the full
+ * objective's curvature bound for m = n, the mean per-row one for m = 1,
+ * mixed between; the per-coordinate optimizers at their paper's step times
+ * sqrt(m), the square-root scaling of adaptive steps with the batch size
+ * (their gradient noise falls as 1 / sqrt(m)), so that m = 1 keeps the
+ * paper's step. */
+static void batch_optimal(fsgd_schedule *S, const fsgd_params *P, const fsgd_batch_params *B,
+                          int loss, int64_t batch_rows, int64_t n_train)
+{
+    double m = (double)(batch_rows > 1 ? batch_rows : 1);
+    double n = (double)(n_train > (int64_t)m ? n_train : (int64_t)m);
+    double r = n > 1.0 ? (n - m) / (n - 1.0) : 0.0;
+    double c = loss_curvature(loss, B->multinomial);
+    double full = n > 1.0 ? n * (m - 1.0) / (m * (n - 1.0)) : 1.0;
+    double l2 = P->penalty == FSGD_PEN_NONE ? 0.0 : P->alpha * (1.0 - fsgd_l1_ratio(P));
+    double L = c * (full * B->row_top_eig + r / m * B->row_sq_norm) + l2;
+    int usable = L > 0.0 && isfinite(L);
+    double plain = usable ? 0.5 / L : 1.0;
+    S->batch_decay = r;
+    /* the decay's clock: epochs, but no faster than one unit per kappa / 16
+     * updates (kappa = L / l2, the condition number), so that a data set of
+     * a few batches per epoch still travels before its step decays; plain
+     * epochs without an L2 part */
+    S->batch_kappa_inv = usable && l2 > 0.0 ? 16.0 * l2 / L : INFINITY;
+    S->batch_sqrt_decay = 0;
+    switch (B->optimizer) {
+    case FSGD_OPT_MOMENTUM:
+    case FSGD_OPT_NESTEROV:
+        /* heavy ball multiplies the step by 1 / (1 - momentum) in the long
+         * run: keep the effective step of plain SGD */
+        S->batch_base = plain * (1.0 - B->momentum);
+        break;
+    case FSGD_OPT_ADAGRAD:
+        S->batch_base = 0.01 * sqrt(m);
+        S->batch_sqrt_decay = 1;
+        break;
+    case FSGD_OPT_ADADELTA:
+        S->batch_base = 1.0;
+        S->batch_sqrt_decay = 1;
+        break;
+    case FSGD_OPT_RMSPROP:
+    case FSGD_OPT_ADAM:
+    case FSGD_OPT_ADAMW:
+        S->batch_base = 0.001 * sqrt(m);
+        break;
+    default:
+        S->batch_base = plain;
+    }
+}
+
 void fsgd_schedule_init(fsgd_schedule *S, const fsgd_params *P, const fsgd_batch_params *B,
-                        int loss)
+                        int loss, int64_t batch_rows, int64_t n_train)
 {
     memset(S, 0, sizeof(*S));
     S->lr = P->learning_rate;
     S->eta0 = P->eta0;
     S->power_t = P->power_t;
     S->alpha = P->alpha;
-    S->optimal_factor = 1.0;
-    if (P->learning_rate == FSGD_LR_OPTIMAL) {
+    if (P->learning_rate == FSGD_LR_OPTIMAL && !B) {
         /* scikit-learn's heuristic: the step at t = 1 is the one that moves a
          * typical weight 1 / sqrt(sqrt(alpha)) by the loss's derivative there */
         double typw = sqrt(1.0 / sqrt(P->alpha));
@@ -66,10 +141,7 @@ void fsgd_schedule_init(fsgd_schedule *S, const fsgd_params *P, const fsgd_batch
         S->optimal_init = 1.0 / (initial_eta0 * P->alpha);
     }
     if (B) {
-        /* heavy ball multiplies the step by 1 / (1 - momentum) in the long
-         * run: keep the effective step of plain SGD */
-        if (B->optimizer == FSGD_OPT_MOMENTUM || B->optimizer == FSGD_OPT_NESTEROV)
-            S->optimal_factor = 1.0 - B->momentum;
+        if (P->learning_rate == FSGD_LR_OPTIMAL) batch_optimal(S, P, B, loss, batch_rows, n_train);
         S->lr_decay = B->lr_decay;
         S->lr_decay_epochs = B->lr_decay_epochs;
         S->restart_epochs = B->restart_epochs;
@@ -119,8 +191,11 @@ const char *fsgd_check_args(const fsgd_data *D, const fsgd_params *P, const fsgd
         return "learning_rate: unknown schedule code for this engine";
     if (B && (P->learning_rate == FSGD_LR_PA1 || P->learning_rate == FSGD_LR_PA2))
         return "learning_rate: the PA rules are per-sample only";
-    if (P->learning_rate == FSGD_LR_OPTIMAL && !(P->alpha > 0.0))
+    if (!B && P->learning_rate == FSGD_LR_OPTIMAL && !(P->alpha > 0.0))
         return "alpha: 'optimal' needs alpha > 0";
+    if (B && !(B->row_sq_norm >= 0.0 && B->row_sq_norm <= DBL_MAX && B->row_top_eig >= 0.0 &&
+               B->row_top_eig <= B->row_sq_norm))
+        return "row_sq_norm / row_top_eig: must be finite, 0 <= row_top_eig <= row_sq_norm";
     if (P->max_iter < 1) return "max_iter: must be >= 1";
     if (P->n_iter_no_change < 1) return "n_iter_no_change: must be >= 1";
     if (P->order < FSGD_ORDER_SEQUENTIAL || P->order > FSGD_ORDER_PERMUTATION)

@@ -59,16 +59,20 @@ typedef struct {
     int lr;                    /* enum fsgd_lr */
     double eta0, power_t, alpha;
     double optimal_init;       /* t0 of "optimal": scikit-learn's 1 / (eta0' alpha) */
-    double optimal_factor;     /* 1, or 1 - momentum (heavy ball keeps plain SGD's step) */
     double lr_decay, lr_decay_epochs;            /* step, exponential */
     double restart_epochs, restart_mult, eta_min; /* cosine */
     double warmup_epochs;
+    /* the batch engine's "optimal" (fit_control.c): base / (1 + decay x), or
+     * base / sqrt(1 + decay x), x = min(e, u * kappa_inv) */
+    double batch_base, batch_decay, batch_kappa_inv;
+    int batch_sqrt_decay;
 } fsgd_schedule;
 
-/* Fills S for the loss `loss` (the loss "optimal" derives t0 from; the log
- * loss for a multinomial fit) and, for the batch engine, B (NULL: per-sample). */
+/* Fills S for the loss `loss` (the loss "optimal" derives its step from; the
+ * log loss for a multinomial fit) and, for the batch engine, B (NULL:
+ * per-sample) with batches of at most batch_rows rows. */
 void fsgd_schedule_init(fsgd_schedule *S, const fsgd_params *P, const fsgd_batch_params *B,
-                        int loss);
+                        int loss, int64_t batch_rows, int64_t n_train);
 
 /* scikit-learn's schedules, the per-sample engine's: the step at update u
  * (from 1); "constant", "adaptive" and the PA rules return `eta`, the current
@@ -76,8 +80,7 @@ void fsgd_schedule_init(fsgd_schedule *S, const fsgd_params *P, const fsgd_batch
  * calls in the per-sample loop would cost registers on every row. */
 FSGD_INLINE double fsgd_schedule_sample_eta(const fsgd_schedule *S, double eta, double u)
 {
-    if (S->lr == FSGD_LR_OPTIMAL)
-        return 1.0 / (S->alpha * (S->optimal_init + u - 1.0)) * S->optimal_factor;
+    if (S->lr == FSGD_LR_OPTIMAL) return 1.0 / (S->alpha * (S->optimal_init + u - 1.0));
     if (S->lr == FSGD_LR_INVSCALING)
         return S->power_t == 0.5 ? S->eta0 / sqrt(u) : S->eta0 / pow(u, S->power_t);
     return eta;
@@ -103,12 +106,20 @@ FSGD_INLINE double fsgd_schedule_eta(const fsgd_schedule *S, double eta, double 
     }
 }
 
-/* The batch engine's step: the schedule at update u and epoch time e, then
- * the linear warm-up over the first warmup_epochs. */
+/* The batch engine's step: the schedule at update u and epoch time e ("optimal"
+ * decays with e from the base fsgd_schedule_init chose), then the linear
+ * warm-up over the first warmup_epochs. */
 FSGD_INLINE double fsgd_schedule_batch_eta(const fsgd_schedule *S, double u, double e,
                                            double batches_per_epoch)
 {
-    double eta = fsgd_schedule_eta(S, S->eta0, u, e);
+    double eta;
+    if (S->lr == FSGD_LR_OPTIMAL) {
+        double x = u * S->batch_kappa_inv;
+        x = S->batch_decay * (x < e ? x : e);
+        eta = S->batch_sqrt_decay ? S->batch_base / sqrt(1.0 + x) : S->batch_base / (1.0 + x);
+    } else {
+        eta = fsgd_schedule_eta(S, S->eta0, u, e);
+    }
     if (S->warmup_epochs > 0.0) {
         double f = (e + 1.0 / batches_per_epoch) / S->warmup_epochs;
         if (f < 1.0) eta *= f;

@@ -131,12 +131,10 @@ def cosine_cycle_exact(T0, mult, e):
 
 
 OPTIMIZERS = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam", "adamw"]
-ADAPTIVE = {"adagrad", "rmsprop", "adadelta", "adam", "adamw"}
 
 # Paper defaults (docs/batch.md), used by the reference when rho /
 # optimizer_epsilon are None and for learning_rate="optimal" with the
 # adaptive optimizers.
-PAPER_LR = {"adagrad": 0.01, "rmsprop": 0.001, "adadelta": 1.0, "adam": 0.001, "adamw": 0.001}
 PAPER_RHO = {"rmsprop": 0.9, "adadelta": 0.95}
 PAPER_EPS = {"adagrad": 1e-10, "rmsprop": 1e-8, "adadelta": 1e-6, "adam": 1e-8, "adamw": 1e-8}
 N_SLOTS = {
@@ -253,13 +251,8 @@ class Reference:
             self.cw = np.array([float(cw.get(c, 1.0)) for c in classes])
         # learning_rate="optimal": scikit-learn's t0
         self.lr, self.eta0 = p["learning_rate"], p["eta0"]
-        if self.lr == "optimal" and opt in ADAPTIVE:
-            self.lr, self.eta0 = "constant", PAPER_LR[opt]
-        if self.lr == "optimal":
-            typw = math.sqrt(1.0 / math.sqrt(alpha))
-            g = float(np_dloss(self.loss, -typw, 1.0, self.eps_loss))
-            initial_eta0 = typw / max(1.0, g)
-            self.t0 = 1.0 / (initial_eta0 * alpha)
+        self.moment = None  # (trace, top eigenvalue) for "optimal"; fit sets it
+        self._fitting = False
 
     # targets and class-weight factors
     def _targets(self, y):
@@ -287,9 +280,9 @@ class Reference:
         if lr in ("constant", "adaptive"):
             eta = eta0
         elif lr == "optimal":
-            eta = 1.0 / (p["alpha"] * (self.t0 + u - 1))
-            if self.opt in ("momentum", "nesterov"):
-                eta *= 1.0 - p["momentum"]
+            base, r, kappa_inv, sqrt_decay = self._optimal
+            x = r * min(e, u * kappa_inv)
+            eta = base / (math.sqrt(1.0 + x) if sqrt_decay else 1.0 + x)
         elif lr == "invscaling":
             eta = eta0 / u ** p["power_t"]
         elif lr == "step":
@@ -305,6 +298,43 @@ class Reference:
         if w > 0:
             eta *= min(1.0, (e + 1.0 / n_b) / w)
         return eta
+
+    def second_moment(self, X, sw):
+        """docs/batch.md: trace and largest eigenvalue of mean(s x x') over the
+        rows i * n // k, k = min(n, 1024), x with a 1 appended with an intercept."""
+        X = X.toarray() if sp.issparse(X) else np.asarray(X, dtype=np.float64)
+        n = X.shape[0]
+        k = min(n, 1024)
+        rows = np.arange(k) * n // k
+        A = X[rows].astype(np.float64)
+        if self.p["fit_intercept"]:
+            A = np.hstack([A, np.ones((k, 1))])
+        M = (A * (sw[rows] / k)[:, None]).T @ A
+        return np.trace(M), np.linalg.eigvalsh(M)[-1]
+
+    def _set_optimal(self, n, m):
+        """docs/batch.md "Defaults that converge": the base step, the variance
+        share r, 1 / (kappa / 16) and the decay's form for n rows, batches of m."""
+        p, opt = self.p, self.opt
+        trace, top = self.moment
+        r = (n - m) / (n - 1) if n > 1 else 0.0
+        full = n * (m - 1) / (m * (n - 1)) if n > 1 else 1.0
+        if self.multinomial:
+            c = 0.5
+        else:
+            c = {"log_loss": 0.25, "squared_hinge": 2.0, "modified_huber": 2.0}.get(self.loss, 1.0)
+            if self.loss == "squared_epsilon_insensitive":
+                c = 2.0
+        L = c * (full * top + r / m * trace) + self.l2
+        kappa_inv = 16.0 * self.l2 / L if self.l2 > 0 else math.inf
+        base = {
+            "sgd": 0.5 / L,
+            "momentum": 0.5 / L * (1 - p["momentum"]),
+            "nesterov": 0.5 / L * (1 - p["momentum"]),
+            "adagrad": 0.01 * math.sqrt(m),
+            "adadelta": 1.0,
+        }.get(opt, 0.001 * math.sqrt(m))
+        self._optimal = (base, r, kappa_inv, opt in ("adagrad", "adadelta"))
 
     def predictions(self, X):
         return X @ self.W[:, : self.d].T + self.W[:, self.d]
@@ -397,6 +427,10 @@ class Reference:
         bs = self.p["batch_size"]
         m_max = n if bs == "full" else min(int(bs), n)
         n_b = math.ceil(n / m_max)
+        if self.lr == "optimal":
+            if not self._fitting:
+                self.moment = self.second_moment(X, sw)
+            self._set_optimal(n, m_max)
         nk = self.nk
         # output rows still being fitted (an OvR output whose rule fired is frozen)
         rows_k = np.arange(self.K) if self.multinomial else np.flatnonzero(self.active)
@@ -484,6 +518,8 @@ class Reference:
             else np.asarray(sample_weight, dtype=np.float64)
         )
         early = p["early_stopping"]
+        self.moment = self.second_moment(X, sw)  # over every row, validation rows too
+        self._fitting = True
         if early:
             X = X.toarray() if sp.issparse(X) else np.asarray(X, dtype=np.float64)
             val = self.validation_split(y)
@@ -523,6 +559,7 @@ class Reference:
             if not self.active.any():
                 break
         self.n_iter[self.active] = p["max_iter"]
+        self._fitting = False
         return self
 
     # what the estimator publishes

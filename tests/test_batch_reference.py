@@ -483,30 +483,33 @@ def test_early_stopping_matches_reference(case, optimizer):
     assert ref.n_updates == est.n_iter_ * math.ceil(30 / 4)  # 30 training rows
 
 
-def test_optimal_t0_is_scikit_learns():
-    """learning_rate="optimal": the first step (one full batch from w = 0) is
-    scikit-learn's eta = 1 / (alpha t0), t0 from typw, and (1 - momentum)
-    times that for momentum."""
+def test_optimal_first_step_is_half_over_curvature():
+    """learning_rate="optimal" in the batch engine (docs/batch.md): a full
+    batch of squared loss without penalty steps 1 / (2 L) from w = 0, L the
+    largest eigenvalue of the rows' second moment (a 1 appended for the
+    intercept), times 1 - momentum for momentum; a full batch never decays."""
     X, y = make_data("reg", n=6, d=3, seed=1)
-    alpha = 0.02
-    typw = math.sqrt(1.0 / math.sqrt(alpha))
-    # squared loss: dloss(1, -typw) = -typw - 1 < 1 -> initial_eta0 = typw
-    initial_eta0 = typw / max(1.0, -typw - 1.0)
-    eta1 = 1.0 / (alpha * (1.0 / (initial_eta0 * alpha)))
+    A = np.hstack([X, np.ones((6, 1))])
+    L = np.linalg.eigvalsh(A.T @ A / 6)[-1]
     for optimizer, factor in [("sgd", 1.0), ("momentum", 0.5)]:
         est = SGDRegressor(
             batch_size=6,
             optimizer=optimizer,
             momentum=0.5,
             learning_rate="optimal",
-            alpha=alpha,
             penalty=None,
             shuffle=False,
             max_iter=1,
             tol=None,
         ).fit(X, y)
         g = np.mean((0.0 - y)[:, None] * X, axis=0)  # gradient at w = 0
-        np.testing.assert_allclose(est.coef_, -factor * eta1 * g, rtol=1e-12)
+        np.testing.assert_allclose(est.coef_, -factor * 0.5 / L * g, rtol=1e-12)
+        # a second epoch: the same step (r = 0) from the new weights
+        est2 = clone(est).set_params(max_iter=2).fit(X, y)
+        w, b = est.coef_, est.intercept_[0]
+        g2 = np.mean((X @ w + b - y)[:, None] * X, axis=0)
+        if optimizer == "sgd":
+            np.testing.assert_allclose(est2.coef_, w - 0.5 / L * g2, rtol=1e-12)
 
 
 # ----------------------------------------------------------------------

@@ -85,6 +85,7 @@ cdef extern from "fastsgd.h" nogil:
         double lr_decay, lr_decay_epochs
         double restart_epochs, restart_mult, eta_min
         double warmup_epochs
+        double row_sq_norm, row_top_eig
 
     ctypedef struct fsgd_batch_state:
         double *slots
@@ -415,6 +416,8 @@ def fit(X, const int32_t[::1] indices, const int64_t[::1] indptr,
             bp.restart_mult = batch_params["restart_mult"]
             bp.eta_min = batch_params["eta_min"]
             bp.warmup_epochs = batch_params["warmup_epochs"]
+            bp.row_sq_norm = batch_params["row_sq_norm"]
+            bp.row_top_eig = batch_params["row_top_eig"]
             n_slots = fsgd_optimizer_slots(bp.optimizer)
             if slots.shape[0] != n_slots * K * (coef.shape[1] + 1) or counters.shape[0] != 3:
                 raise ValueError("optimizer state of the wrong size")

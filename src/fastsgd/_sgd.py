@@ -61,16 +61,8 @@ _PENALTY_CODES = {None: _engine.PENALTY["none"], **_engine.PENALTY}
 _LEARNING_RATE_CODES = _engine.LEARNING_RATE
 _PER_SAMPLE_RATES = {"constant", "optimal", "invscaling", "adaptive", "pa1", "pa2"}
 _OPTIMIZER_CODES = _engine.OPTIMIZER
-# optimizers whose step is scaled per coordinate; for them learning_rate="optimal"
-# is the constant step their paper recommends (docs/batch.md)
-_ADAPTIVE_OPTIMIZERS = {"adagrad", "rmsprop", "adadelta", "adam", "adamw"}
-_PAPER_LEARNING_RATE = {
-    "adagrad": 0.01,
-    "rmsprop": 0.001,
-    "adadelta": 1.0,
-    "adam": 0.001,
-    "adamw": 0.001,
-}
+# rows sampled for the curvature scale of the batch engine's "optimal" step
+_SQ_NORM_ROWS = 1024
 _PAPER_RHO = {"rmsprop": 0.9, "adadelta": 0.95}
 _PAPER_EPSILON = {"adagrad": 1e-10, "rmsprop": 1e-8, "adadelta": 1e-6, "adam": 1e-8, "adamw": 1e-8}
 _ORDER_SEQUENTIAL = _engine.ORDER["sequential"]
@@ -105,6 +97,56 @@ def _divergence_error(epoch):
         "Floating-point under-/overflow occurred at epoch #%d. Scaling input data "
         "with StandardScaler or MinMaxScaler might help." % epoch
     )
+
+
+def _second_moment(X, sample_weight, fit_intercept):
+    """Trace and largest eigenvalue of M = mean of sample_weight * x x' (x with
+    a 1 appended when fit_intercept), over at most _SQ_NORM_ROWS rows spread
+    evenly over X (rows i * n // k): the curvature scale of the batch engine's
+    default step (docs/batch.md).  Exact below 256 features, else by power
+    iteration (relative tolerance 1e-4).  O(k x n_features) work, independent of n;
+    (1.0, 1.0) when the sample holds NaN or inf (the engine then stops at the
+    first epoch with its error)."""
+    n = X.shape[0]
+    k = min(n, _SQ_NORM_ROWS)
+    rows = np.arange(k, dtype=np.int64) * n // k
+    S = X[rows]
+    S = S.astype(np.float64) if sp.issparse(S) else np.asarray(S, dtype=np.float64)
+    w = np.ones(k) if sample_weight is None else np.asarray(sample_weight, np.float64)[rows]
+    w = w / k
+    b = float(bool(fit_intercept))
+    if sp.issparse(S):
+        sq = np.asarray(S.multiply(S).sum(axis=1)).ravel()
+    else:
+        sq = np.einsum("ij,ij->i", S, S)
+    trace = float(w @ (sq + b))
+    if not (np.isfinite(trace) and trace >= 0.0):
+        return 1.0, 1.0
+    if trace == 0.0:
+        return 0.0, 0.0
+    d = S.shape[1]
+    if d < 256:
+        # exact: the eigenvalues of the (d + 1) x (d + 1) matrix
+        A = (S.toarray() if sp.issparse(S) else S) * np.sqrt(w)[:, None]
+        if fit_intercept:
+            A = np.hstack([A, np.sqrt(w)[:, None]])
+        top = float(np.linalg.eigvalsh(A.T @ A)[-1])
+    else:
+        # power iteration on M v = S' W (S v + b v_b) (and its intercept part)
+        v = np.random.default_rng(0).standard_normal(d + 1)
+        v[d] *= b
+        top = 0.0
+        for _ in range(100):
+            v /= np.linalg.norm(v)
+            p = w * (S @ v[:d] + b * v[d])
+            Mv = np.append(S.T @ p, b * p.sum())
+            new = float(v @ Mv)
+            v = Mv
+            if abs(new - top) <= 1e-4 * new:
+                break
+            top = new
+        top = new
+    return trace, min(max(top, 0.0), trace)
 
 
 def _as_engine_csr(X):
@@ -239,11 +281,7 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
             )
         if self.eta_min > self.eta0 and self.learning_rate == "cosine":
             raise ValueError("eta_min=%r must not exceed eta0=%r." % (self.eta_min, self.eta0))
-        if (
-            self.learning_rate == "optimal"
-            and self.alpha == 0
-            and self.optimizer not in _ADAPTIVE_OPTIMIZERS
-        ):
+        if self.learning_rate == "optimal" and self.alpha == 0 and not self._uses_batch_engine():
             raise ValueError(
                 "alpha must be > 0 since learning_rate is 'optimal'. alpha is used "
                 "to compute the optimal learning rate."
@@ -456,12 +494,14 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
         penalty = _PENALTY_CODES[self.penalty]
         bparams = self._batch_params(multinomial)
         learning_rate, eta0 = self.learning_rate, self.eta0
-        if (
-            bparams is not None
-            and learning_rate == "optimal"
-            and self.optimizer in _ADAPTIVE_OPTIMIZERS
-        ):
-            learning_rate, eta0 = "constant", _PAPER_LEARNING_RATE[self.optimizer]
+        if bparams is not None:
+            bparams["row_sq_norm"] = bparams["row_top_eig"] = 0.0
+            if learning_rate == "optimal":
+                if sp.issparse(X):
+                    _check_csr_structure(X)  # before rows are sliced from it
+                bparams["row_sq_norm"], bparams["row_top_eig"] = _second_moment(
+                    X, sample_weight, self.fit_intercept
+                )
         if self.shuffle:
             order = _SHUFFLE_MODES[self.shuffle_mode]
         else:
