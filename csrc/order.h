@@ -51,6 +51,9 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#if defined(__unix__) || defined(__APPLE__)
+#include <unistd.h>
+#endif
 #include "fastsgd.h"
 
 #ifndef FSGD_CHUNK_BYTES
@@ -67,17 +70,15 @@
 #ifndef FSGD_SAMPLE_RUN_BYTES
 #define FSGD_SAMPLE_RUN_BYTES 2048
 #endif
-/* rows the per-sample engine prefetches ahead: in random orders about
- * FSGD_SAMPLE_PREFETCH_BYTES, 2 to FSGD_SAMPLE_PREFETCH_ROWS rows; in storage
- * order about FSGD_SAMPLE_PREFETCH_SEQ_BYTES, 2 to 64 rows */
-#ifndef FSGD_SAMPLE_PREFETCH_BYTES
-#define FSGD_SAMPLE_PREFETCH_BYTES 12288
-#endif
+/* rows the per-sample engine prefetches ahead: in random orders a quarter of
+ * the L1 data cache (fsgd_l1d_bytes), 2 to FSGD_SAMPLE_PREFETCH_ROWS rows; in
+ * storage order a sixteenth, 2 to 64 rows.  Prefetched rows must still be in
+ * L1 when their turn comes, next to the weights and the rows being used, so
+ * the distance follows the cache this CPU reports (12 and 3 KiB of a 48 KiB
+ * L1d, 8 and 2 KiB of a 32 KiB one).  Defining FSGD_SAMPLE_PREFETCH_BYTES /
+ * FSGD_SAMPLE_PREFETCH_SEQ_BYTES fixes them (benchmarks). */
 #ifndef FSGD_SAMPLE_PREFETCH_ROWS
 #define FSGD_SAMPLE_PREFETCH_ROWS 32
-#endif
-#ifndef FSGD_SAMPLE_PREFETCH_SEQ_BYTES
-#define FSGD_SAMPLE_PREFETCH_SEQ_BYTES 3072
 #endif
 #ifndef FSGD_CHUNK_MAX_ROWS
 #define FSGD_CHUNK_MAX_ROWS 64
@@ -144,11 +145,31 @@ static inline int64_t fsgd_sample_run_rows(double row_bytes)
     return fsgd_rows_in(FSGD_SAMPLE_RUN_BYTES, row_bytes, 1, FSGD_SAMPLE_RUN_ROWS);
 }
 
+/* The L1 data cache's size as the C library reports it (glibc: from cpuid),
+ * 32 KiB where it reports none or an implausible value. */
+static inline double fsgd_l1d_bytes(void)
+{
+#if defined(_SC_LEVEL1_DCACHE_SIZE)
+    long v = sysconf(_SC_LEVEL1_DCACHE_SIZE);
+    if (v >= 8192 && v <= (1L << 22)) return (double)v;
+#endif
+    return 32768.0;
+}
+
 static inline int64_t fsgd_sample_prefetch_rows(double row_bytes, int sequential)
 {
-    return sequential
-               ? fsgd_rows_in(FSGD_SAMPLE_PREFETCH_SEQ_BYTES, row_bytes, 2, 64)
-               : fsgd_rows_in(FSGD_SAMPLE_PREFETCH_BYTES, row_bytes, 2, FSGD_SAMPLE_PREFETCH_ROWS);
+#ifdef FSGD_SAMPLE_PREFETCH_BYTES
+    const double random_bytes = FSGD_SAMPLE_PREFETCH_BYTES;
+#else
+    const double random_bytes = fsgd_l1d_bytes() / 4.0;
+#endif
+#ifdef FSGD_SAMPLE_PREFETCH_SEQ_BYTES
+    const double seq_bytes = FSGD_SAMPLE_PREFETCH_SEQ_BYTES;
+#else
+    const double seq_bytes = fsgd_l1d_bytes() / 16.0;
+#endif
+    return sequential ? fsgd_rows_in(seq_bytes, row_bytes, 2, 64)
+                      : fsgd_rows_in(random_bytes, row_bytes, 2, FSGD_SAMPLE_PREFETCH_ROWS);
 }
 
 typedef struct {

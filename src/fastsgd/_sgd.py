@@ -613,9 +613,31 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
         return tags
 
 
+def _check_classification_targets(y):
+    """scikit-learn's check_classification_targets, without its pass over y
+    for a 1-D integer or boolean y, whose type is always "binary" or
+    "multiclass" (both accepted)."""
+    y = np.asarray(y)
+    if y.ndim == 1 and y.dtype.kind in "iub":
+        return
+    check_classification_targets(y)
+
+
 def _encode(y, classes):
     """Codes of y in the sorted array ``classes``; ValueError for unknown labels."""
     y = np.asarray(y)
+    if (
+        y.dtype.kind in "iub"
+        and classes.dtype.kind in "iub"
+        and classes.size
+        and int(classes[0]) == 0
+        and int(classes[-1]) == classes.size - 1
+        and y.size
+        and 0 <= int(y.min())
+        and int(y.max()) < classes.size
+    ):
+        # labels 0 .. K-1, all known: the labels are their codes
+        return y.astype(np.int32)
     if (
         y.dtype.kind in "iub"
         and classes.dtype.kind in "iub"
@@ -894,7 +916,7 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
         """
         self._more_validate_params()
         X, y = _check_X(self, X, y, reset=True)
-        check_classification_targets(y)
+        _check_classification_targets(y)
         classes = _unique_labels(y)
         if self.warm_start and getattr(self, "coef_", None) is not None:
             if coef_init is None:
@@ -944,7 +966,7 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
                 )
         X, y = _check_X(self, X, y, reset=first_call)
         X = _engine_dtype_like(self, X)
-        check_classification_targets(y)
+        _check_classification_targets(y)
         if first_call:
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit.")
@@ -977,7 +999,11 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
                 "The number of classes has to be greater than one; got %d class" % n_classes
             )
         y_code = _encode(y, classes)
-        expanded_cw = compute_class_weight(self.class_weight, classes=classes, y=y)
+        if not self.class_weight:
+            # uniform (what compute_class_weight returns, without its pass over y)
+            expanded_cw = np.ones(n_classes)
+        else:
+            expanded_cw = compute_class_weight(self.class_weight, classes=classes, y=y)
         if not np.all(np.isfinite(expanded_cw)):
             raise ValueError("class_weight must be finite, got %r" % (self.class_weight,))
         unit_weights = sample_weight is None
@@ -997,7 +1023,7 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
         if K == 1:
             rs = check_random_state(self.random_state)
             rs.randint(1, np.iinfo(np.int32).max)  # scikit-learn's dataset seed (unused)
-            y_split = np.where(y_code == 1, 1, 0)
+            y_split = np.where(y_code == 1, 1, 0) if self.early_stopping else y_code
             validation_mask = self._make_validation_split(y_split, sample_weight)
             seeds = [rs.randint(MAX_INT)]
             positive = [1]
