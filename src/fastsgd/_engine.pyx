@@ -6,7 +6,7 @@ The GIL is taken back only by the progress callback (verbose output).
 """
 from cpython.exc cimport PyErr_CheckSignals
 from cpython.ref cimport PyObject
-from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport calloc, free
 from cython cimport floating
 
@@ -214,6 +214,40 @@ ctypedef fused index_t:
     int64_t
 
 
+cdef int64_t _first_bad_index(const index_t *indices, int64_t nnz,
+                              int64_t n_features) noexcept nogil:
+    """Position of the first index outside [0, n_features), or -1.  Blocks
+    of 4096 are scanned with a branch-free OR of unsigned comparisons (a
+    negative index is a huge unsigned one), which the compiler vectorises;
+    only a block that fails is searched for the position."""
+    cdef int64_t start, end, i
+    cdef uint64_t limit = <uint64_t>n_features
+    cdef uint32_t limit32 = <uint32_t>4294967295
+    cdef uint32_t bad32
+    cdef uint64_t bad
+    if n_features < <int64_t>4294967295:
+        limit32 = <uint32_t>n_features
+    start = 0
+    while start < nnz:
+        end = start + 4096 if start + 4096 < nnz else nnz
+        bad = 0
+        if index_t is int32_t:
+            # in 32-bit lanes: a negative index is a huge unsigned one
+            bad32 = 0
+            for i in range(start, end):
+                bad32 |= <uint32_t>indices[i] >= limit32
+            bad = bad32
+        else:
+            for i in range(start, end):
+                bad |= <uint64_t>indices[i] >= limit
+        if bad:
+            for i in range(start, end):
+                if <uint64_t><int64_t>indices[i] >= limit:
+                    return i
+        start = end
+    return -1
+
+
 def check_csr(const index_t[::1] indices, const int64_t[::1] indptr, int64_t n_features):
     """Raise ValueError unless indptr and indices describe a valid CSR structure.
 
@@ -225,7 +259,6 @@ def check_csr(const index_t[::1] indices, const int64_t[::1] indptr, int64_t n_f
     cdef Py_ssize_t n = indptr.shape[0] - 1
     cdef Py_ssize_t i
     cdef int64_t nnz, bad_row = -1, bad_pos = -1
-    cdef index_t c
     if n < 0 or indptr[0] != 0:
         raise ValueError("Invalid CSR matrix: indptr must start with 0.")
     nnz = indptr[n]
@@ -238,11 +271,7 @@ def check_csr(const index_t[::1] indices, const int64_t[::1] indptr, int64_t n_f
                 bad_row = i
                 break
         if bad_row < 0:
-            for i in range(nnz):
-                c = indices[i]
-                if c < 0 or c >= n_features:
-                    bad_pos = i
-                    break
+            bad_pos = _first_bad_index(&indices[0] if nnz > 0 else NULL, nnz, n_features)
     if bad_row >= 0:
         raise ValueError("Invalid CSR matrix: indptr decreases at row %d." % bad_row)
     if bad_pos >= 0:

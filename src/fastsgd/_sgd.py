@@ -110,7 +110,25 @@ def _second_moment(X, sample_weight, fit_intercept):
     n = X.shape[0]
     k = min(n, _SQ_NORM_ROWS)
     rows = np.arange(k, dtype=np.int64) * n // k
-    S = X[rows]
+    if sp.issparse(X):
+        # the sampled rows' structure is checked before scipy reads it (the
+        # engine checks all of X later); a bad indptr is checked on all of X
+        indptr = X.indptr
+        if (
+            indptr.shape[0] != n + 1
+            or indptr[0] != 0
+            or indptr[-1] > X.indices.shape[0]
+            or np.any(indptr[1:] < indptr[:-1])
+        ):
+            _check_csr_structure(X)
+        S = X[rows]
+        try:
+            _check_csr_structure(S)
+        except ValueError:
+            _check_csr_structure(X)  # the message with X's own positions
+            raise
+    else:
+        S = X[rows]
     S = S.astype(np.float64) if sp.issparse(S) else np.asarray(S, dtype=np.float64)
     w = np.ones(k) if sample_weight is None else np.asarray(sample_weight, np.float64)[rows]
     w = w / k
@@ -497,8 +515,6 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
         if bparams is not None:
             bparams["row_sq_norm"] = bparams["row_top_eig"] = 0.0
             if learning_rate == "optimal":
-                if sp.issparse(X):
-                    _check_csr_structure(X)  # before rows are sliced from it
                 bparams["row_sq_norm"], bparams["row_top_eig"] = _second_moment(
                     X, sample_weight, self.fit_intercept
                 )
@@ -1007,9 +1023,12 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
         if not np.all(np.isfinite(expanded_cw)):
             raise ValueError("class_weight must be finite, got %r" % (self.class_weight,))
         unit_weights = sample_weight is None
-        sample_weight = _check_sample_weight(
-            sample_weight, X, dtype=X.dtype, allow_all_zero_weights=self.early_stopping
-        )
+        if not unit_weights or self.early_stopping:
+            # unit weights reach the engine as None: the array of ones is
+            # built only for the early-stopping split
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=X.dtype, allow_all_zero_weights=self.early_stopping
+            )
         dtype = X.dtype
         K = 1 if n_classes == 2 else n_classes
         # with two classes the multinomial model is the binary logistic one
@@ -1321,7 +1340,8 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         dtype = X.dtype
         y = np.ascontiguousarray(y, dtype=dtype).astype(np.float64)
         unit_weights = sample_weight is None
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=dtype)
+        if not unit_weights or self.early_stopping:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=dtype)
         coef, intercept, avg_coef, avg_intercept = self._start_params(
             1, n_features, dtype, coef_init, intercept_init
         )
