@@ -171,8 +171,10 @@ int main(int argc, char **argv)
             B.row_sq_norm = (double)d / 3.0 + 1.0;
             B.row_top_eig = B.row_sq_norm;
             fsgd_batch_state st = {0};
-            st.slots = calloc((size_t)(fsgd_optimizer_slots(B.optimizer) * (d + 1) + 1), sizeof(double));
-            int status = fsgd_fit_batch(&D, &P, &B, &pr, 1, &st, (int)env_long("NT", 1), progress, NULL);
+            st.slots = calloc((size_t)(fsgd_optimizer_slots(B.optimizer) * (d + 1) + 1),
+                              sizeof(double));
+            int status = fsgd_fit_batch(&D, &P, &B, &pr, 1, &st, (int)env_long("NT", 1), progress,
+                                        NULL);
             if (status != FSGD_OK) {
                 const char *why = fsgd_check_args(&D, &P, &B, 1);
                 fprintf(stderr, "fit status %d: %s\n", status, why ? why : "");
@@ -187,7 +189,8 @@ int main(int argc, char **argv)
         if (rep == 0) printf("obj %.6f\n", curve[iters - 1]);
         free(coef);
     }
-    printf("f32=%d d=%ld order=%d loss=%d epoch %.1f ms  %.1f ns/row  floor %.1f ms  ratio %.2f  (%s)\n",
+    printf("f32=%d d=%ld order=%d loss=%d epoch %.1f ms  %.1f ns/row  floor %.1f ms  ratio %.2f  "
+           "(%s)\n",
            f32, d, order, loss, best * 1e3, best / (double)n * 1e9, floor_s * 1e3, best / floor_s,
            fsgd_kernels_name());
     free(X);

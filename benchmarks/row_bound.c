@@ -10,12 +10,16 @@
  *    update (x_next.w_new = x_next.w_old + c x_next.x), the engine's trick.
  *  - adam: mini-batches of 256 rows, two passes over the batch's rows (the
  *    predictions, then the gradient sum) and one Adam step over the weights.
+ *  - csr (with a density argument): per-sample SGD over CSR rows, the same
+ *    chain with the weights gathered and scattered by column index; its floor
+ *    is one sum over the values plus one over the column indices.
  *
  * Build and run (not part of the package):
  *
  *   gcc -O3 -march=native -ffast-math benchmarks/row_bound.c -lm -o /tmp/row_bound
  *   /tmp/row_bound 1000000 100     # rows, features; float64 and float32
  *   /tmp/row_bound 1000000 20
+ *   /tmp/row_bound 200000 10000 0.01   # CSR at 1%
  *
  * -ffast-math lets the compiler vectorise the dot products and sums, as the
  * engine does by hand; without it each sum is one serial chain of adds.
@@ -120,10 +124,86 @@ static double uniform(void)
 DEFINE(double, f64)
 DEFINE(float, f32)
 
+#define DEFINE_CSR(T, SFX)                                                                         \
+    static double csr_sum_##SFX(const T *val, const int32_t *ind, long nnz)                        \
+    {                                                                                              \
+        T s = 0;                                                                                   \
+        int64_t c = 0;                                                                             \
+        for (long i = 0; i < nnz; i++) s += val[i];                                                \
+        for (long i = 0; i < nnz; i++) c += ind[i];                                                \
+        return (double)s + (double)c;                                                              \
+    }                                                                                              \
+    static double csr_sgd_##SFX(const T *val, const int32_t *ind, const int64_t *ptr,              \
+                                const int *y, long n, double *w)                                   \
+    {                                                                                              \
+        double b = 0.0, eta = 0.01;                                                                \
+        for (long i = 0; i < n; i++) {                                                             \
+            double p = b;                                                                          \
+            for (int64_t k = ptr[i]; k < ptr[i + 1]; k++) p += w[ind[k]] * val[k];                 \
+            double c = -eta * (1.0 / (1.0 + exp(-p)) - y[i]);                                      \
+            for (int64_t k = ptr[i]; k < ptr[i + 1]; k++) w[ind[k]] += c * val[k];                 \
+            b += c;                                                                                \
+        }                                                                                          \
+        return b;                                                                                  \
+    }
+
+DEFINE_CSR(double, f64)
+DEFINE_CSR(float, f32)
+
+static int csr_main(long n, long d, double density)
+{
+    const long k = (long)(density * (double)d + 0.5) > 0 ? (long)(density * (double)d + 0.5) : 1;
+    const long nnz = n * k;
+    int32_t *ind = malloc(sizeof(int32_t) * (size_t)nnz);
+    int64_t *ptr = malloc(sizeof(int64_t) * (size_t)(n + 1));
+    int *y = malloc(sizeof(int) * (size_t)n);
+    double *w = calloc((size_t)d, sizeof(double)), sink = 0.0;
+    for (long i = 0; i <= n; i++) ptr[i] = i * k;
+    for (long i = 0; i < n; i++) {
+        y[i] = uniform() < 0.5;
+        /* k sorted distinct-enough columns: one per stride of d / k */
+        for (long j = 0; j < k; j++)
+            ind[i * k + j] = (int32_t)((double)j * (double)d / (double)k +
+                                       uniform() * ((double)d / (double)k));
+    }
+    for (int f32 = 0; f32 < 2; f32++) {
+        size_t es = f32 ? sizeof(float) : sizeof(double);
+        void *val = malloc(es * (size_t)nnz);
+        for (long i = 0; i < nnz; i++) {
+            double u = 2.0 * uniform() - 1.0;
+            if (f32) ((float *)val)[i] = (float)u;
+            else ((double *)val)[i] = u;
+        }
+        double best[2] = {1e30, 1e30};
+        for (int rep = 0; rep < 5; rep++) {
+            for (int m = 0; m < 2; m++) {
+                memset(w, 0, sizeof(double) * (size_t)d);
+                double t0 = now();
+                if (m == 0) sink += f32 ? csr_sum_f32(val, ind, nnz) : csr_sum_f64(val, ind, nnz);
+                else
+                    sink += f32 ? csr_sgd_f32(val, ind, ptr, y, n, w)
+                                : csr_sgd_f64(val, ind, ptr, y, n, w);
+                double dt = now() - t0;
+                if (dt < best[m]) best[m] = dt;
+            }
+        }
+        printf("%s CSR n=%ld d=%ld nnz/row=%ld  floor %.1f ms  csr sgd %.2fx\n",
+               f32 ? "float32" : "float64", n, d, k, best[0] * 1e3, best[1] / best[0]);
+        free(val);
+    }
+    fprintf(stderr, "(%g)\n", sink);
+    free(ind);
+    free(ptr);
+    free(y);
+    free(w);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const long n = argc > 1 ? atol(argv[1]) : 1000000;
     const long d = argc > 2 ? atol(argv[2]) : 100;
+    if (argc > 3) return csr_main(n, d, atof(argv[3]));
     int *y = malloc(sizeof(int) * (size_t)n);
     double *w = calloc((size_t)d, sizeof(double)), *G = calloc((size_t)d, sizeof(double));
     double *m = calloc((size_t)d, sizeof(double)), *v = calloc((size_t)d, sizeof(double));
@@ -155,9 +235,10 @@ int main(int argc, char **argv)
                 if (dt < best[k]) best[k] = dt;
             }
         }
-        printf("%s n=%ld d=%ld  floor %.1f ms (%.1f ns/row)  sgd %.2fx  sgd2 %.2fx  adam256 %.2fx\n",
-               f32 ? "float32" : "float64", n, d, best[0] * 1e3, best[0] * 1e9 / (double)n,
-               best[1] / best[0], best[2] / best[0], best[3] / best[0]);
+        printf(
+            "%s n=%ld d=%ld  floor %.1f ms (%.1f ns/row)  sgd %.2fx  sgd2 %.2fx  adam256 %.2fx\n",
+            f32 ? "float32" : "float64", n, d, best[0] * 1e3, best[0] * 1e9 / (double)n,
+            best[1] / best[0], best[2] / best[0], best[3] / best[0]);
         free(X);
     }
     fprintf(stderr, "(%g)\n", sink);
