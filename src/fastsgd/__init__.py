@@ -7,7 +7,8 @@ in C with OpenMP.
 
 from ._engine import openmp_enabled
 from ._objective import objective
+from ._persist import load, save
 from ._sgd import SGDClassifier, SGDRegressor
 
-__all__ = ["SGDClassifier", "SGDRegressor", "objective", "openmp_enabled"]
+__all__ = ["SGDClassifier", "SGDRegressor", "load", "objective", "openmp_enabled", "save"]
 __version__ = "0.1.0"
