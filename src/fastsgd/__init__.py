@@ -6,9 +6,18 @@ in C with OpenMP.
 """
 
 from ._engine import openmp_enabled
+from ._files import fit_files
 from ._objective import objective
 from ._persist import load, save
 from ._sgd import SGDClassifier, SGDRegressor
 
-__all__ = ["SGDClassifier", "SGDRegressor", "load", "objective", "openmp_enabled", "save"]
+__all__ = [
+    "SGDClassifier",
+    "SGDRegressor",
+    "fit_files",
+    "load",
+    "objective",
+    "openmp_enabled",
+    "save",
+]
 __version__ = "0.1.0"

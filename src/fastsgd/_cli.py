@@ -69,6 +69,11 @@ def add_fit_arguments(p):
         help="auto: regression for a continuous target (scikit-learn's type_of_target)",
     )
     p.add_argument("--dtype", choices=["float64", "float32"], default="float64")
+    p.add_argument(
+        "--cache",
+        metavar="DIR",
+        help="keep the binary cache of Parquet/CSV rows here (default: a temporary one)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.add_argument("--plot", metavar="PNG", help="draw the loss curve to this file (matplotlib)")
     est = p.add_argument_group("estimator parameters (scikit-learn's names, - for _)")
@@ -121,51 +126,44 @@ def run_fit(args):
     params = {
         k[2:]: _value(v) for k, v in vars(args).items() if k.startswith("p_") and v is not None
     }
-    X, y, names = _files.read(args.data, args.target, dtype=args.dtype)
-    task = args.task
-    if task == "auto":
-        from sklearn.utils.multiclass import type_of_target
-
-        task = "regression" if type_of_target(y) == "continuous" else "classification"
-    cls = clf_cls if task == "classification" else reg_cls
-    allowed = set(inspect.signature(cls.__init__).parameters) - {"self"}
-    unknown = sorted(set(params) - allowed)
-    if unknown:
-        raise ValueError("%s takes no parameter %s" % (cls.__name__, ", ".join(unknown)))
-    est = cls(**params)
     if args.plot:
         _matplotlib()  # before any work: a missing package is said first
     show = not args.quiet and sys.stderr.isatty()
-    progress = _Progress(est.max_iter, sys.stderr) if show else None
-    if names is not None:
-        X = _frame(X, names)
-    if progress is not None:
-        timing = timed_fit(est, X, y, on_epoch=progress)
-        progress.close()
-        seconds = timing.fit_seconds
-    else:
+    state = {}
+
+    def fit(_, X, y):
+        task = args.task
+        if task == "auto":
+            from sklearn.utils.multiclass import type_of_target
+
+            task = "regression" if type_of_target(y) == "continuous" else "classification"
+        cls = clf_cls if task == "classification" else reg_cls
+        allowed = set(inspect.signature(cls.__init__).parameters) - {"self"}
+        unknown = sorted(set(params) - allowed)
+        if unknown:
+            raise ValueError("%s takes no parameter %s" % (cls.__name__, ", ".join(unknown)))
+        est = cls(**params)
+        progress = _Progress(est.max_iter, sys.stderr) if show else None
         t0 = time.perf_counter()
-        est.fit(X, y)
-        seconds = time.perf_counter() - t0
+        if progress is not None:
+            timed_fit(est, X, y, on_epoch=progress)
+            progress.close()
+        else:
+            est.fit(X, y)
+        state.update(est=est, seconds=time.perf_counter() - t0, shape=X.shape)
+        return est
+
+    _files.fit_files(None, args.data, args.target, dtype=args.dtype, cache_dir=args.cache, fit=fit)
+    est = state["est"]
     fastsgd.save(est, args.output)
     if not args.quiet:
         print(
             "%s fitted on %d rows x %d features in %.2f s (%d epochs); model written to %s"
-            % (cls.__name__, X.shape[0], X.shape[1], seconds, est.n_iter_, args.output)
+            % (type(est).__name__, *state["shape"], state["seconds"], est.n_iter_, args.output)
         )
     if args.plot:
         _plot(est, args.plot)
     return 0
-
-
-def _frame(X, names):
-    """A DataFrame view of X when pandas is there (the model then records the
-    feature names and predict checks them); X itself otherwise."""
-    try:
-        import pandas as pd
-    except ImportError:
-        return X
-    return pd.DataFrame(X, columns=names, copy=False)
 
 
 def _matplotlib():
@@ -195,35 +193,47 @@ def _plot(est, path):
     plt.close(fig)
 
 
-def _model_and_data(args, with_target):
+def _model_and_data(args, with_target, cache):
     import fastsgd
     from fastsgd import _files
 
     est = fastsgd.load(args.model)
     if not hasattr(est, "coef_"):
         raise ValueError("%s: the model is not fitted" % args.model)
-    dtype = args.dtype or est.coef_.dtype
-    names = getattr(est, "feature_names_in_", None)
-    names = list(names) if names is not None else None
-    X, y, read_names = _files.read(
-        args.data, args.target if with_target else None, dtype=dtype, features=names
+    X, y = _files.read_for_model(
+        est, args.data, args.target if with_target else None, dtype=args.dtype, cache_dir=cache
     )
-    if read_names is not None and names is not None:
-        X = _frame(X, names)
     return est, X, y
+
+
+def _quiet_names():
+    """The data were read in the model's own columns: scikit-learn's warning
+    about an array without feature names does not apply."""
+    import warnings
+
+    ctx = warnings.catch_warnings()
+    ctx.__enter__()
+    warnings.filterwarnings("ignore", message="X does not have valid feature names")
+    return ctx
 
 
 def run_predict(args):
     from fastsgd import _files
 
-    est, X, _ = _model_and_data(args, with_target=False)
-    columns = {"prediction": est.predict(X)}
-    if args.proba:
-        if not hasattr(est, "predict_proba"):
+    with _files._cache(None) as cache:
+        est, X, _ = _model_and_data(args, with_target=False, cache=cache)
+        if args.proba and not hasattr(est, "predict_proba"):
             raise ValueError("%s: --proba needs a classifier" % args.model)
-        proba = est.predict_proba(X)
-        for k, c in enumerate(est.classes_):
-            columns["proba_%s" % c] = proba[:, k]
+        ctx = _quiet_names()
+        try:
+            columns = {"prediction": est.predict(X)}
+            if args.proba:
+                proba = est.predict_proba(X)
+                for k, c in enumerate(est.classes_):
+                    columns["proba_%s" % c] = proba[:, k]
+        finally:
+            ctx.__exit__(None, None, None)
+        del X
     _files.write_table(args.output, columns)
     return 0
 
@@ -231,7 +241,25 @@ def run_predict(args):
 def run_evaluate(args):
     from sklearn import metrics
 
-    est, X, y = _model_and_data(args, with_target=True)
+    from fastsgd import _files
+
+    with _files._cache(None) as cache:
+        est, X, y = _model_and_data(args, with_target=True, cache=cache)
+        ctx = _quiet_names()
+        try:
+            out = _metrics(metrics, est, X, y)
+        finally:
+            ctx.__exit__(None, None, None)
+        del X
+    if args.json:
+        print(json.dumps(out, indent=2))
+    else:
+        for k, v in out.items():
+            print("%-18s %s" % (k, ("%.6f" % v) if isinstance(v, float) else v))
+    return 0
+
+
+def _metrics(metrics, est, X, y):
     pred = est.predict(X)
     if hasattr(est, "classes_"):
         out = {
@@ -262,10 +290,4 @@ def run_evaluate(args):
             "rmse": float(np.sqrt(mse)),
             "mae": metrics.mean_absolute_error(y, pred),
         }
-    out = {k: (float(v) if isinstance(v, (np.floating, float)) else v) for k, v in out.items()}
-    if args.json:
-        print(json.dumps(out, indent=2))
-    else:
-        for k, v in out.items():
-            print("%-18s %s" % (k, ("%.6f" % v) if isinstance(v, float) else v))
-    return 0
+    return {k: (float(v) if isinstance(v, (np.floating, float)) else v) for k, v in out.items()}

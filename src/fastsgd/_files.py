@@ -6,9 +6,10 @@ Parquet (``.parquet``, ``.pq``) and CSV (``.csv``) through pyarrow (the
 ``.libsvm``; sparse, the target in the file) through scikit-learn, and NumPy
 ``.npy`` (memory-mapped; the target in a second ``.npy`` given as
 ``--target``).  Files of a glob or directory are read in name order and
-stacked.  The whole data set is read into memory (``.npy`` stays
-memory-mapped when it is a single file); streaming epochs over files larger
-than RAM is not here yet.
+stacked.  Parquet and CSV are read one record batch at a time into a binary
+cache file that the fit memory-maps (``_convert``), so their size is bounded
+by the disk, not by RAM; svmlight files are read into memory; a single
+``.npy`` stays memory-mapped.
 
 Every error names the file, and where it applies the column and row.
 """
@@ -75,25 +76,36 @@ def _pyarrow():
     return pyarrow
 
 
-def _read_table(path, kind):
+# rows per record batch read from Parquet or CSV: the unit of the memory bound
+BATCH_ROWS = 16384
+
+
+def _batches(path, kind):
+    """The record batches of a Parquet or CSV file, at most about BATCH_ROWS
+    rows each, read one at a time; ValueError naming the file for what
+    pyarrow cannot read (ragged rows, a value of the wrong type in a later
+    block, a broken file)."""
     pa = _pyarrow()
     if os.path.getsize(path) == 0:
         raise ValueError("%s: empty file" % path)
     try:
         if kind == "parquet":
-            return pa.parquet.read_table(path)
-        return pa.csv.read_csv(path)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as e:
+            batches = pa.parquet.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS)
+        else:
+            # blocks of 4 MiB of text; the column types come from the first block
+            batches = pa.csv.open_csv(path, read_options=pa.csv.ReadOptions(block_size=1 << 22))
+        yield from batches
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OSError) as e:
         raise ValueError("%s: %s" % (path, str(e).strip())) from e
 
 
-def _column_array(table, name, path, offset, dtype):
+def _column_array(batch, name, path, offset, dtype):
     """A feature column as a NumPy array; ValueError naming the file, column
     and row for a non-numeric column, a missing value, NaN or infinity."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    col = table.column(name)
+    col = batch.column(name)
     t = col.type
     if not (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t)):
         raise ValueError(
@@ -103,7 +115,7 @@ def _column_array(table, name, path, offset, dtype):
     if col.null_count:
         row = int(pc.index(pc.is_null(col), True).as_py())
         raise ValueError("%s: column %r has a missing value at row %d" % (path, name, offset + row))
-    values = col.to_numpy().astype(dtype, copy=False)
+    values = col.to_numpy(zero_copy_only=False).astype(dtype, copy=False)
     bad = ~np.isfinite(values)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
@@ -113,12 +125,15 @@ def _column_array(table, name, path, offset, dtype):
     return values
 
 
-def read(data, target=None, dtype=np.float64, features=None):
+def read(data, target=None, dtype=np.float64, features=None, cache_dir=None):
     """X (and y when ``target`` is given) from DATA.
 
     Returns (X, y, feature_names): X a C-contiguous ``dtype`` array (CSR for
     svmlight), y a NumPy array or None, feature_names a list of str or None.
     ``features`` (names from a fitted model) fixes the columns and their order.
+    Parquet and CSV are streamed batch by batch: with ``cache_dir`` X is a
+    memory map of a binary cache written there (memory bounded by a batch),
+    without it an array in memory.
     """
     paths = expand(data)
     kind = _kind(paths[0])
@@ -164,34 +179,64 @@ def read(data, target=None, dtype=np.float64, features=None):
                 )
         return X, y, None
 
-    columns, ys, names, offset = [], [], None, 0
-    for p in paths:
-        table = _read_table(p, kind)
-        if table.num_rows == 0:
-            raise ValueError("%s: no rows" % p)
-        cols = list(table.column_names)
-        if target is not None and target not in cols:
-            raise ValueError("%s: no target column %r (columns: %s)" % (p, target, ", ".join(cols)))
-        these = [c for c in cols if c != target]
-        if features is not None:
-            missing = [c for c in features if c not in cols]
-            if missing:
-                raise ValueError("%s: the model's feature column %r is missing" % (p, missing[0]))
-            these = list(features)
-        if names is None:
-            names = these
-        elif these != names:
-            raise ValueError("%s: columns %s differ from the first file's %s" % (p, these, names))
-        if not names:
-            raise ValueError("%s: no feature columns" % p)
-        columns.append(np.column_stack([_column_array(table, c, p, offset, dtype) for c in names]))
-        if target is not None:
-            col = table.column(target)
-            if col.null_count:
-                raise ValueError("%s: the target column %r has missing values" % (p, target))
-            ys.append(col.to_numpy(zero_copy_only=False))
-        offset += table.num_rows
-    X = np.ascontiguousarray(columns[0] if len(columns) == 1 else np.concatenate(columns))
+    if cache_dir is None:
+        with tempfile.TemporaryDirectory(prefix="fastsgd-cache-") as tmp:
+            X, y, names = _convert(paths, kind, target, dtype, features, tmp)
+            return np.array(X), y, names  # the cache goes with the directory
+    return _convert(paths, kind, target, dtype, features, cache_dir)
+
+
+def _convert(paths, kind, target, dtype, features, cache_dir):
+    """Stream the Parquet / CSV files batch by batch into a binary cache in
+    cache_dir (X.bin: the rows of X in ``dtype``, C order) and return X as a
+    read-only memory map of it, with y and the feature names.  Memory stays
+    bounded by one record batch, whatever the files' size; the cache takes
+    the size of X on disk (as Vowpal Wabbit's cache does)."""
+    x_path = os.path.join(cache_dir, "X.bin")
+    ys, names, offset = [], None, 0
+    with open(x_path, "wb") as out:
+        for p in paths:
+            rows_here = 0
+            for batch in _batches(p, kind):
+                cols = list(batch.schema.names)
+                if target is not None and target not in cols:
+                    raise ValueError(
+                        "%s: no target column %r (columns: %s)" % (p, target, ", ".join(cols))
+                    )
+                these = [c for c in cols if c != target]
+                if features is not None:
+                    missing = [c for c in features if c not in cols]
+                    if missing:
+                        raise ValueError(
+                            "%s: the model's feature column %r is missing" % (p, missing[0])
+                        )
+                    these = list(features)
+                if names is None:
+                    names = these
+                    if not names:
+                        raise ValueError("%s: no feature columns" % p)
+                elif these != names:
+                    raise ValueError(
+                        "%s: columns %s differ from the first file's %s" % (p, these, names)
+                    )
+                if batch.num_rows == 0:
+                    continue
+                block = np.column_stack(
+                    [_column_array(batch, c, p, offset, dtype) for c in names]
+                ).astype(dtype, copy=False)
+                out.write(np.ascontiguousarray(block).tobytes())
+                if target is not None:
+                    col = batch.column(target)
+                    if col.null_count:
+                        raise ValueError(
+                            "%s: the target column %r has missing values" % (p, target)
+                        )
+                    ys.append(col.to_numpy(zero_copy_only=False))
+                offset += batch.num_rows
+                rows_here += batch.num_rows
+            if rows_here == 0:
+                raise ValueError("%s: no rows" % p)
+    X = np.memmap(x_path, dtype=dtype, mode="r", shape=(offset, len(names)))
     y = None if target is None else (ys[0] if len(ys) == 1 else np.concatenate(ys))
     return X, y, names
 
@@ -224,3 +269,60 @@ def write_table(path, columns):
         except OSError:
             pass
         raise
+
+
+def fit_files(estimator, data, target, *, dtype="float64", cache_dir=None, fit=None):
+    """Fit ``estimator`` on data files without holding them in memory.
+
+    Parameters
+    ----------
+    estimator : SGDClassifier or SGDRegressor
+    data : str
+        A file, a glob or a directory of Parquet, CSV, svmlight or .npy files.
+    target : str
+        The target column (.npy data: a .npy file of the targets).
+    dtype : {"float64", "float32"}
+        The dtype X is fitted in.
+    cache_dir : str, optional
+        Where Parquet / CSV rows are cached as a binary file that the fit
+        memory-maps (kept for the caller); default: a temporary directory
+        removed after the fit.
+    fit : callable, optional
+        ``fit(estimator, X, y)`` instead of ``estimator.fit(X, y)``, returning
+        the fitted estimator (the command line builds and times its own).
+
+    Returns the fitted estimator.  Table files keep their column names in
+    ``feature_names_in_``; ``predict_files`` checks them.
+    """
+    fit = fit or (lambda est, X, y: est.fit(X, y))
+    with _cache(cache_dir) as cache:
+        X, y, names = read(data, target, dtype=dtype, cache_dir=cache)
+        if y is None:
+            raise ValueError("%s: no target" % data)
+        estimator = fit(estimator, X, y)
+        if names is not None:
+            # fitted on the array, so that the memory map is never copied; the
+            # names are the columns' (what a DataFrame fit would record)
+            estimator.feature_names_in_ = np.asarray(names, dtype=object)
+        del X
+    return estimator
+
+
+def _cache(cache_dir):
+    import contextlib
+
+    if cache_dir is None:
+        return tempfile.TemporaryDirectory(prefix="fastsgd-cache-")
+    os.makedirs(cache_dir, exist_ok=True)
+    return contextlib.nullcontext(cache_dir)
+
+
+def read_for_model(model, data, target=None, dtype=None, cache_dir=None):
+    """(X, y) of data files in a fitted model's columns and dtype, X possibly a
+    memory map into cache_dir."""
+    names = getattr(model, "feature_names_in_", None)
+    names = list(names) if names is not None else None
+    X, y, _ = read(
+        data, target, dtype=dtype or model.coef_.dtype, features=names, cache_dir=cache_dir
+    )
+    return X, y
