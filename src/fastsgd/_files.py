@@ -244,11 +244,11 @@ def _convert(paths, kind, target, dtype, features, cache_dir):
 def write_table(path, columns):
     """Write named 1-d arrays to path (.csv, .parquet or .npy for one
     column), through a temporary file renamed over it."""
+    from fastsgd._persist import replace_atomically
+
     s = _suffix(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".fastsgd-", suffix=s, dir=directory)
-    os.close(fd)
-    try:
+
+    def write(tmp):
         if s in (".csv", ".parquet", ".pq"):
             pa = _pyarrow()
             table = pa.table({name: np.asarray(values) for name, values in columns.items()})
@@ -262,13 +262,8 @@ def write_table(path, columns):
             np.save(tmp, next(iter(columns.values())), allow_pickle=False)
         else:
             raise ValueError("%s: output format %r unknown (.csv, .parquet, .npy)" % (path, s))
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+
+    replace_atomically(path, s, write)
 
 
 def fit_files(estimator, data, target, *, dtype="float64", cache_dir=None, fit=None):

@@ -117,36 +117,46 @@ def save(model, path):
         "arrays": {},
     }
     arrays = {}
+
+    def store(full, value):
+        """An attribute (or an entry of a dict attribute) into the file."""
+        if isinstance(value, np.ndarray):
+            stored, note = _storable_array(value, "attribute " + full)
+            entry = "a%d" % len(arrays)
+            arrays[entry] = stored
+            header["arrays"][full] = {"entry": entry, "restore": note}
+        else:
+            header["scalars"][full] = _encode_value(value, "attribute " + full)
+
     for attr, value in vars(model).items():
         if attr in params:
             continue
         if isinstance(value, dict):  # optimizer_state_: arrays and scalars
             for key, item in value.items():
-                full = "%s.%s" % (attr, key)
-                if isinstance(item, np.ndarray):
-                    stored, note = _storable_array(item, "attribute " + full)
-                    key_name = "a%d" % len(arrays)
-                    arrays[key_name] = stored
-                    header["arrays"][full] = {"entry": key_name, "restore": note}
-                else:
-                    header["scalars"][full] = _encode_value(item, "attribute " + full)
-        elif isinstance(value, np.ndarray):
-            stored, note = _storable_array(value, "attribute " + attr)
-            key_name = "a%d" % len(arrays)
-            arrays[key_name] = stored
-            header["arrays"][attr] = {"entry": key_name, "restore": note}
+                store("%s.%s" % (attr, key), item)
         else:
-            header["scalars"][attr] = _encode_value(value, "attribute " + attr)
+            store(attr, value)
     blob = np.frombuffer(json.dumps(header, allow_nan=False).encode("utf-8"), dtype=np.uint8)
 
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".fastsgd-", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
+    def write(tmp):
+        with open(tmp, "wb") as f:
             np.savez(f, **{_HEADER: blob}, **arrays)
             f.flush()
             os.fsync(f.fileno())
+
+    path = os.fspath(path)
+    replace_atomically(path, ".tmp", write)
+    return path
+
+
+def replace_atomically(path, suffix, write):
+    """Call write(tmp) on a temporary file in path's directory, then rename it
+    over path; on any failure remove it and leave path as it was."""
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".fastsgd-", suffix=suffix, dir=directory)
+    os.close(fd)
+    try:
+        write(tmp)
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -154,7 +164,6 @@ def save(model, path):
         except OSError:
             pass
         raise
-    return path
 
 
 def load(path):
