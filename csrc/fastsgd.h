@@ -75,11 +75,39 @@ enum fsgd_status {
     FSGD_DIVERGED = 1,          /* a prediction or a weight became infinite or NaN */
     FSGD_NO_MEMORY = 2,
     FSGD_INTERRUPTED = 3,       /* the progress callback asked to stop */
-    FSGD_INVALID_ARGUMENT = 4   /* fsgd_check_args rejected the call */
+    FSGD_INVALID_ARGUMENT = 4,  /* fsgd_check_args rejected the call */
+    FSGD_SOURCE_ERROR = 5       /* the data source could not hand over a window */
 };
 
-/* Training data, shared read-only by every binary problem of a fit. */
+/* The passes a data source serves: the training rows of an epoch, or the
+ * validation rows to score. */
+enum fsgd_pass { FSGD_PASS_TRAIN = 0, FSGD_PASS_VALIDATION = 1 };
+
+typedef struct fsgd_data fsgd_data;
+
+/* A data source that hands the rows over a window at a time: files read in
+ * chunks, data scaled on the way (docs/design.md, "Adding a data source").
+ * next(ctx, problem, pass, window) fills *window with the pass's next window
+ * of rows (an ordinary in-memory fsgd_data, its own validation mask marking
+ * held-out rows) and returns 1; returns 0 when the pass is over (the next
+ * call starts the next pass) and -1 when it cannot go on (the fit stops with
+ * FSGD_SOURCE_ERROR).  A window stays valid until the next call for the same
+ * problem.  The per-sample engine calls it from the thread fitting `problem`,
+ * so calls for different problems may come at the same time. */
 typedef struct {
+    int (*next)(void *ctx, int problem, int pass, fsgd_data *window);
+    void *ctx;
+    int64_t n_train;          /* training rows of an epoch: the objective divides by it */
+    double validation_ybar;   /* weighted mean target of the validation rows (R^2) */
+    double row_values;        /* mean stored values per row (dense: n_features) */
+    int weighted;             /* windows carry sample weights */
+} fsgd_source;
+
+/* Training data, shared read-only by every binary problem of a fit: the rows
+ * in memory, or (source not NULL) the description of a data source's rows:
+ * n_samples (training and validation rows), n_features, the dtype and
+ * storage of its windows; X, y and the other arrays are then unused. */
+struct fsgd_data {
     int64_t n_samples;
     int64_t n_features;
     int is_float32;            /* X values are float (else double) */
@@ -91,7 +119,8 @@ typedef struct {
     const int32_t *y_code;     /* class codes 0..K-1 (classification), or NULL */
     const double *sample_weight;       /* NULL means all ones */
     const uint8_t *validation_mask;    /* NULL means no validation rows */
-} fsgd_data;
+    const fsgd_source *source;         /* NULL: the rows are the arrays above */
+};
 
 /* Settings shared by every binary problem of a fit. */
 typedef struct {

@@ -155,6 +155,10 @@ int64_t fsgd_training_rows(const fsgd_data *D, double *validation_ybar)
 {
     int64_t n_train = D->n_samples;
     double sy = 0.0, sw = 0.0;
+    if (D->source) {
+        *validation_ybar = D->source->validation_ybar;
+        return D->source->n_train;
+    }
     if (D->validation_mask) {
         for (int64_t r = 0; r < D->n_samples; r++) {
             if (!D->validation_mask[r]) continue;
@@ -178,8 +182,13 @@ const char *fsgd_check_args(const fsgd_data *D, const fsgd_params *P, const fsgd
     if (D->n_samples < 1) return "n_samples: no rows";
     if (D->n_features < 1) return "n_features: no features";
     if (n_problems < 1) return "n_problems: no problem to fit";
-    if (!D->X || (D->is_csr && (!D->indptr || !D->indices))) return "X: missing data";
-    if (!D->y == !D->y_code) return "y / y_code: exactly one is needed";
+    if (D->source) {
+        if (!D->source->next) return "source: no window function";
+        if (P->n_shards > 1) return "n_shards: a data source's rows are not cut into shards";
+    } else {
+        if (!D->X || (D->is_csr && (!D->indptr || !D->indices))) return "X: missing data";
+        if (!D->y == !D->y_code) return "y / y_code: exactly one is needed";
+    }
     if (multinomial ? P->loss != FSGD_LOSS_LOG : (P->loss < 0 || P->loss >= FSGD_N_LOSSES))
         return "loss: unknown loss code";
     if (P->penalty < FSGD_PEN_NONE || P->penalty > FSGD_PEN_ELASTICNET)
@@ -208,7 +217,7 @@ const char *fsgd_check_args(const fsgd_data *D, const fsgd_params *P, const fsgd
         if (B->batch_size < 1) return "batch_size: must be >= 1";
         if (B->optimizer < FSGD_OPT_SGD || B->optimizer > FSGD_OPT_ADAMW)
             return "optimizer: unknown optimizer code";
-        if (multinomial && !D->y_code) return "multinomial: needs class codes";
+        if (multinomial && !D->y_code && !D->source) return "multinomial: needs class codes";
     }
     double ybar;
     if (fsgd_training_rows(D, &ybar) < 1) return "validation_mask: no training rows left";
@@ -253,7 +262,15 @@ int fsgd_drive(const fsgd_params *P, fsgd_drive_state *ds, const fsgd_engine_ops
     for (int epoch = 0; epoch < P->max_iter; epoch++) {
         int stop = 0, any_active = 0;
         for (int k = 0; k < K; k++) objsum[k] = 0.0;
-        int diverged = ops->run_epoch(self, objsum);
+        int ran = ops->run_epoch(self, objsum);
+        if (ran != FSGD_OK && ran != FSGD_DIVERGED) {
+            /* out of memory, or the data source failed */
+            status = ran;
+            for (int r = 0; r < nr; r++)
+                if (ds->active[r]) n_iter[r] = epoch + 1;
+            break;
+        }
+        int diverged = ran == FSGD_DIVERGED;
         for (int r = 0; r < nr; r++) {
             if (!ds->active[r]) continue;
             objective[r] = objsum[r] / ds->n_train;
@@ -269,7 +286,15 @@ int fsgd_drive(const fsgd_params *P, fsgd_drive_state *ds, const fsgd_engine_ops
                 if (ds->active[r]) n_iter[r] = epoch + 1;
             break;
         }
-        if (P->early_stopping) ops->score(self, score);
+        if (P->early_stopping) {
+            int scored = ops->score(self, score);
+            if (scored != FSGD_OK) {
+                status = scored;
+                for (int r = 0; r < nr; r++)
+                    if (ds->active[r]) n_iter[r] = epoch + 1;
+                break;
+            }
+        }
         for (int r = 0; r < nr && !stop; r++) {
             int k0, k1;
             if (!ds->active[r]) continue;

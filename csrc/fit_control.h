@@ -167,11 +167,13 @@ double fsgd_now(void);
 typedef struct {
     /* Train one epoch over the training rows.  Adds into objective_sum[k]
      * the epoch's summed loss and penalty of each active output k (or of
-     * output 0 only for a single rule over all outputs).  Returns nonzero
-     * when a prediction or a weight is no longer finite (divergence). */
+     * output 0 only for a single rule over all outputs).  Returns FSGD_OK,
+     * FSGD_DIVERGED when a prediction or a weight is no longer finite, or
+     * the status that stops the fit (FSGD_NO_MEMORY, FSGD_SOURCE_ERROR). */
     int (*run_epoch)(void *self, double *objective_sum);
-    /* Validation score of each rule into score[] (early stopping only). */
-    void (*score)(void *self, double *score);
+    /* Validation score of each rule into score[] (early stopping only);
+     * returns FSGD_OK or the status that stops the fit. */
+    int (*score)(void *self, double *score);
     /* The weights for the report of rule k: norm, nnz, intercept, t. */
     void (*describe)(void *self, int k, fsgd_epoch_info *info);
 } fsgd_engine_ops;

@@ -63,10 +63,24 @@ def test_parquet_glob_fit_predict_evaluate(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "SGDClassifier fitted on 3000 rows x 4 features" in proc.stdout
     model = fastsgd.load(tmp_path / "m.fsgd")
-    ref = SGDClassifier(loss="log_loss", max_iter=7, tol=None, random_state=0, alpha=1e-3)
-    ref.fit(X, y)
+    params = dict(loss="log_loss", max_iter=7, tol=None, random_state=0, alpha=1e-3)
+    # the command's defaults: the files streamed, the features standardised
+    ref = fastsgd.fit_files(
+        SGDClassifier(scale="standard", **params), str(tmp_path / "part-*.parquet"), "y"
+    )
     np.testing.assert_array_equal(model.coef_, ref.coef_)
+    np.testing.assert_array_equal(model.intercept_, ref.intercept_)
     assert list(model.feature_names_in_) == ["f0", "f1", "f2", "f3"]
+    # unscaled, from the binary cache: the in-memory fit of the same rows
+    proc = run(
+        "fit", "part-*.parquet", "--target", "y", "--loss", "log_loss", "--max-iter", "7",
+        "--tol", "none", "--random-state", "0", "--alpha", "1e-3", "-o", "m2.fsgd",
+        "--no-scale", "--cache", "cache", cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "cache" / "X.bin").stat().st_size == X.size * 8
+    in_memory = SGDClassifier(**params).fit(X, y)
+    np.testing.assert_array_equal(fastsgd.load(tmp_path / "m2.fsgd").coef_, in_memory.coef_)
 
     pacsv.write_csv(t, tmp_path / "all.csv")
     proc = run("predict", "m.fsgd", "all.csv", "-o", "pred.parquet", "--proba", cwd=tmp_path)
@@ -93,8 +107,10 @@ def test_csv_regression_is_detected(tmp_path):
         cwd=tmp_path,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    ref = SGDRegressor(random_state=0, max_iter=5, tol=None, batch_size=32, optimizer="adam")
-    ref.fit(X, y)
+    ref = SGDRegressor(
+        random_state=0, max_iter=5, tol=None, batch_size=32, optimizer="adam", scale="standard"
+    )
+    ref = fastsgd.fit_files(ref, str(tmp_path / "train.csv"), "y")
     model = fastsgd.load(tmp_path / "r.fsgd")
     np.testing.assert_array_equal(model.coef_, ref.coef_)
     proc = run("evaluate", "r.fsgd", "train.csv", "--target", "y", "--json", cwd=tmp_path)
@@ -120,7 +136,7 @@ def test_svmlight_and_npy(tmp_path):
     proc = run("fit", "X.npy", "--target", "y.npy", "--random-state", "0", "-o", "n.fsgd",
                cwd=tmp_path)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    ref = SGDClassifier(random_state=0).fit(X, y)
+    ref = SGDClassifier(random_state=0, scale="standard").fit(X, y)
     np.testing.assert_array_equal(fastsgd.load(tmp_path / "n.fsgd").coef_, ref.coef_)
 
 

@@ -677,6 +677,7 @@ def test_params_superset_of_sklearn_with_same_defaults(ours, theirs):
         "n_jobs": None,
         "parallel": None,
         "n_shards": None,
+        "scale": None,
     }
     extra = set(p_ours) - set(p_theirs)
     assert extra <= set(additions), extra - set(additions)

@@ -72,7 +72,14 @@ def add_fit_arguments(p):
     p.add_argument(
         "--cache",
         metavar="DIR",
-        help="keep the binary cache of Parquet/CSV rows here (default: a temporary one)",
+        help="write the rows of Parquet/CSV/svmlight files once as a binary cache here and fit "
+        "on it (default: read the files again every epoch, a window at a time)",
+    )
+    p.add_argument(
+        "--no-scale",
+        action="store_true",
+        help="fit on the features as they are (default: scale='standard', each feature "
+        "standardised on the fly; coefficients in the original units)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.add_argument("--plot", metavar="PNG", help="draw the loss curve to this file (matplotlib)")
@@ -136,12 +143,15 @@ def run_fit(args):
         if task == "auto":
             from sklearn.utils.multiclass import type_of_target
 
-            task = "regression" if type_of_target(y) == "continuous" else "classification"
+            probe = X.target_sample() if y is None else y
+            task = "regression" if type_of_target(probe) == "continuous" else "classification"
         cls = clf_cls if task == "classification" else reg_cls
         allowed = set(inspect.signature(cls.__init__).parameters) - {"self"}
         unknown = sorted(set(params) - allowed)
         if unknown:
             raise ValueError("%s takes no parameter %s" % (cls.__name__, ", ".join(unknown)))
+        if not args.no_scale:
+            params.setdefault("scale", "standard")
         est = cls(**params)
         progress = _Progress(est.max_iter, sys.stderr) if show else None
         t0 = time.perf_counter()

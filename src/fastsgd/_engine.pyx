@@ -2,7 +2,9 @@
 
 Python has validated every argument before it gets here: this module only
 takes typed memoryviews, fills the C structs and runs the fit without the GIL.
-The GIL is taken back only by the progress callback (verbose output).
+The GIL is taken back only by the progress callback (verbose output) and by
+a data source's window callback (``source=``), which asks the Python source
+object for the next window of rows.
 """
 from cpython.exc cimport PyErr_CheckSignals
 from cpython.ref cimport PyObject
@@ -14,6 +16,19 @@ import numpy as np
 
 
 cdef extern from "fastsgd.h" nogil:
+    ctypedef struct fsgd_data
+
+    ctypedef int (*fsgd_window_fn)(void *ctx, int problem, int pass_,
+                                   fsgd_data *window) noexcept
+
+    ctypedef struct fsgd_source:
+        fsgd_window_fn next
+        void *ctx
+        int64_t n_train
+        double validation_ybar
+        double row_values
+        int weighted
+
     ctypedef struct fsgd_data:
         int64_t n_samples
         int64_t n_features
@@ -26,6 +41,7 @@ cdef extern from "fastsgd.h" nogil:
         const int32_t *y_code
         const double *sample_weight
         const uint8_t *validation_mask
+        const fsgd_source *source
 
     ctypedef struct fsgd_params:
         int loss
@@ -125,6 +141,8 @@ cdef extern from "fastsgd.h" nogil:
         FSGD_ORDER_SEQUENTIAL, FSGD_ORDER_BLOCK, FSGD_ORDER_PERMUTATION
         FSGD_SCORE_ACCURACY, FSGD_SCORE_R2
         FSGD_OK, FSGD_DIVERGED, FSGD_NO_MEMORY, FSGD_INTERRUPTED, FSGD_INVALID_ARGUMENT
+        FSGD_SOURCE_ERROR
+        FSGD_PASS_TRAIN, FSGD_PASS_VALIDATION
     const char *fsgd_check_args(const fsgd_data *data, const fsgd_params *params,
                                 const fsgd_batch_params *bp, int n_problems)
 
@@ -149,6 +167,9 @@ STATUS_DIVERGED = FSGD_DIVERGED
 STATUS_NO_MEMORY = FSGD_NO_MEMORY
 STATUS_INTERRUPTED = FSGD_INTERRUPTED
 STATUS_INVALID_ARGUMENT = FSGD_INVALID_ARGUMENT
+STATUS_SOURCE_ERROR = FSGD_SOURCE_ERROR
+PASS_TRAIN = FSGD_PASS_TRAIN
+PASS_VALIDATION = FSGD_PASS_VALIDATION
 
 
 cdef class _Progress:
@@ -181,6 +202,113 @@ cdef int _progress_cb(void *ctx, const fsgd_epoch_info *info) noexcept nogil:
             prog.error = exc
             return 1
     return 0
+
+
+cdef class _Windows:
+    """The Python side of a data source (fsgd_source): ``source.next_window(
+    problem, pass_)`` returns the next window of a pass (an object with X, y
+    or y_code, sample_weight and validation_mask) or None when the pass is
+    over.  Keeps each problem's current window alive while C reads it, and
+    the first exception the source raised (re-raised by fit)."""
+    cdef object source
+    cdef public object error
+    cdef dict current
+    cdef int64_t n_features
+    cdef bint f32, csr, regression
+
+    def __init__(self, source, n_features, f32, csr, regression):
+        self.source = source
+        self.error = None
+        self.current = {}
+        self.n_features = n_features
+        self.f32 = f32
+        self.csr = csr
+        self.regression = regression
+
+    cdef int fill(self, int problem, object w, fsgd_data *win) except -1:
+        """Points *win at the arrays of window w, after checking them."""
+        cdef const int64_t[::1] ip
+        cdef const int32_t[::1] ix
+        cdef const double[::1] y_mv
+        cdef const int32_t[::1] yc_mv
+        cdef const double[::1] sw_mv
+        cdef const uint8_t[::1] mask_mv
+        X = w.X
+        if self.csr:
+            n = X.shape[0]
+            if X.shape[1] != self.n_features or X.dtype != (np.float32 if self.f32 else np.float64):
+                raise ValueError("a window of the wrong shape or dtype")
+            ip = X.indptr
+            ix = X.indices
+            if ip[0] != 0:
+                raise ValueError("a window's CSR indptr does not start at 0")
+            check_csr(ix, ip, self.n_features)
+            win.indptr = &ip[0]
+            win.indices = &ix[0] if ix.shape[0] > 0 else &_no_indices[0]
+            if X.data.shape[0] == 0:
+                win.X = <const void *>&_no_values[0]
+            elif self.f32:
+                win.X = _ptr1[float](X.data)
+            else:
+                win.X = _ptr1[double](X.data)
+        else:
+            n = X.shape[0]
+            if X.ndim != 2 or X.shape[1] != self.n_features or n == 0:
+                raise ValueError("a window of the wrong shape")
+            win.indptr = NULL
+            win.indices = NULL
+            win.X = _ptr2[float](X) if self.f32 else _ptr2[double](X)
+        win.n_samples = n
+        win.n_features = self.n_features
+        win.is_float32 = self.f32
+        win.is_csr = self.csr
+        win.y = NULL
+        win.y_code = NULL
+        win.sample_weight = NULL
+        win.validation_mask = NULL
+        win.source = NULL
+        target = w.y if self.regression else w.y_code
+        if target is None or target.shape[0] != n:
+            raise ValueError("a window without one target per row")
+        if self.regression:
+            y_mv = target
+            win.y = &y_mv[0]
+        else:
+            yc_mv = target
+            win.y_code = &yc_mv[0]
+        if w.sample_weight is not None:
+            if w.sample_weight.shape[0] != n:
+                raise ValueError("a window's sample_weight does not match its rows")
+            sw_mv = w.sample_weight
+            win.sample_weight = &sw_mv[0]
+        if w.validation_mask is not None:
+            if w.validation_mask.shape[0] != n:
+                raise ValueError("a window's validation_mask does not match its rows")
+            mask_mv = w.validation_mask
+            win.validation_mask = &mask_mv[0]
+        self.current[problem] = w
+        return 0
+
+
+cdef int _window_cb(void *ctx, int problem, int pass_, fsgd_data *win) noexcept nogil:
+    """fsgd_source.next: the next window of the pass from the Python source
+    (1), the end of the pass (0), or -1 after an exception (kept, re-raised
+    by fit; Ctrl-C included, so an interrupt stops a fit between windows)."""
+    with gil:
+        src = <_Windows><PyObject *>ctx
+        if src.error is not None:
+            return -1
+        try:
+            PyErr_CheckSignals()
+            w = src.source.next_window(problem, pass_)
+            if w is None:
+                src.current.pop(problem, None)
+                return 0
+            src.fill(problem, w, win)
+            return 1
+        except BaseException as exc:
+            src.error = exc
+            return -1
 
 
 cdef int _check_args(const fsgd_data *data, const fsgd_params *prm, const fsgd_batch_params *bp,
@@ -289,7 +417,8 @@ def fit(X, const int32_t[::1] indices, const int64_t[::1] indptr,
         double[:, ::1] loss_curve,
         int32_t[::1] n_iter, int32_t[::1] status, int32_t[::1] failed_epoch,
         dict params, int n_threads, progress=None,
-        dict batch_params=None, double[::1] slots=None, double[::1] counters=None):
+        dict batch_params=None, double[::1] slots=None, double[::1] counters=None,
+        source=None):
     """Fit K binary problems; coef (K x n_features, X's dtype) is updated in place.
 
     X is a C-contiguous 2-D array (dense) or the 1-D ``data`` of a CSR matrix
@@ -299,8 +428,15 @@ def fit(X, const int32_t[::1] indices, const int64_t[::1] indptr,
     holds the optimizer state (optimizer_slots(optimizer) x K x
     (n_features + 1)) and ``counters`` [n_updates, epochs, n_averaged]; both
     are updated in place.
+
+    With ``source`` (fastsgd._stream) the rows come from the source a window
+    at a time: X is then an empty array of the windows' dtype (CSR: its
+    ``data``), y, y_code, sample_weight and validation_mask are None, and
+    the source gives the row counts.
     """
     cdef fsgd_batch_params bp
+    cdef fsgd_source src
+    cdef _Windows windows = None
     cdef fsgd_batch_state bst
     cdef fsgd_data data
     cdef fsgd_params prm
@@ -319,7 +455,22 @@ def fit(X, const int32_t[::1] indices, const int64_t[::1] indptr,
 
     data.is_float32 = f32
     data.is_csr = X.ndim == 1
-    if data.is_csr:
+    data.source = NULL
+    if source is not None:
+        windows = _Windows(source, coef.shape[1], f32, data.is_csr, source.regression)
+        src.next = _window_cb
+        src.ctx = <void *>windows
+        src.n_train = source.n_train
+        src.validation_ybar = source.validation_ybar
+        src.row_values = source.row_values
+        src.weighted = source.weighted
+        data.source = &src
+        data.n_samples = source.n_rows
+        data.n_features = coef.shape[1]
+        data.X = NULL
+        data.indptr = NULL
+        data.indices = NULL
+    elif data.is_csr:
         data.n_samples = indptr.shape[0] - 1
         data.n_features = coef.shape[1]
         data.indptr = &indptr[0]
@@ -343,9 +494,9 @@ def fit(X, const int32_t[::1] indices, const int64_t[::1] indptr,
     n = data.n_samples
     for name, arr in (("y", y), ("y_code", y_code), ("sample_weight", sample_weight),
                       ("validation_mask", validation_mask)):
-        if arr is not None and arr.shape[0] != n:
+        if arr is not None and (arr.shape[0] != n or source is not None):
             raise ValueError("%s has %d entries for %d samples" % (name, arr.shape[0], n))
-    if y is None and y_code is None:
+    if y is None and y_code is None and source is None:
         raise ValueError("one of y and y_code is needed")
     for name, arr in (("intercept", intercept), ("avg_intercept", avg_intercept),
                       ("positive_class", positive_class), ("weight_pos", weight_pos),
@@ -358,7 +509,7 @@ def fit(X, const int32_t[::1] indices, const int64_t[::1] indptr,
     if loss_curve.shape[0] < K or loss_curve.shape[1] < max(<int>params["max_iter"], 1):
         raise ValueError("loss_curve of shape %r for %d problems and max_iter=%d"
                          % ((loss_curve.shape[0], loss_curve.shape[1]), K, params["max_iter"]))
-    if data.is_csr:
+    if data.is_csr and source is None:
         if X.shape[0] < indices.shape[0]:
             raise ValueError("indptr does not match data and indices")
         check_csr(indices, indptr, data.n_features)
@@ -470,6 +621,8 @@ def fit(X, const int32_t[::1] indices, const int64_t[::1] indptr,
         free(problems)
     if prog is not None and prog.error is not None:
         raise prog.error
+    if windows is not None and windows.error is not None:
+        raise windows.error
     return ret
 
 

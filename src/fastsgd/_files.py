@@ -21,6 +21,8 @@ import tempfile
 import numpy as np
 import scipy.sparse as sp
 
+from . import _stream
+
 TABLE_SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
 SVMLIGHT_SUFFIXES = {".svm", ".svmlight", ".libsvm"}
 NPY_SUFFIXES = {".npy"}
@@ -266,7 +268,17 @@ def write_table(path, columns):
     replace_atomically(path, s, write)
 
 
-def fit_files(estimator, data, target, *, dtype="float64", cache_dir=None, fit=None):
+def fit_files(
+    estimator,
+    data,
+    target,
+    *,
+    dtype="float64",
+    cache_dir=None,
+    window_bytes=_stream.WINDOW_BYTES,
+    read_ahead=_stream.READ_AHEAD,
+    fit=None,
+):
     """Fit ``estimator`` on data files without holding them in memory.
 
     Parameters
@@ -275,21 +287,35 @@ def fit_files(estimator, data, target, *, dtype="float64", cache_dir=None, fit=N
     data : str
         A file, a glob or a directory of Parquet, CSV, svmlight or .npy files.
     target : str
-        The target column (.npy data: a .npy file of the targets).
+        The target column (.npy data: a .npy file of the targets; svmlight
+        files carry their own).
     dtype : {"float64", "float32"}
         The dtype X is fitted in.
     cache_dir : str, optional
-        Where Parquet / CSV rows are cached as a binary file that the fit
-        memory-maps (kept for the caller); default: a temporary directory
-        removed after the fit.
+        Without it (the default) Parquet, CSV and svmlight files are read
+        again every epoch, a window of rows at a time (docs/streams.md).  With
+        it, the first pass writes the rows as a binary file there (kept for
+        the caller) and the fit memory-maps it, as Vowpal Wabbit's cache does.
+    window_bytes, read_ahead : int
+        Streams: bytes of rows per window, and windows read ahead on a
+        background thread while the engine trains.
     fit : callable, optional
         ``fit(estimator, X, y)`` instead of ``estimator.fit(X, y)``, returning
-        the fitted estimator (the command line builds and times its own).
+        the fitted estimator; X is then a data source (y None) or an array.
 
     Returns the fitted estimator.  Table files keep their column names in
     ``feature_names_in_``; ``predict_files`` checks them.
     """
     fit = fit or (lambda est, X, y: est.fit(X, y))
+    kind = _kind(expand(data)[0])
+    if kind != "npy" and cache_dir is None:
+        source = FileSource(
+            data, target, dtype=dtype, window_bytes=window_bytes, read_ahead=read_ahead
+        )
+        estimator = fit(estimator, source, None)
+        if source.names is not None:
+            estimator.feature_names_in_ = np.asarray(source.names, dtype=object)
+        return estimator
     with _cache(cache_dir) as cache:
         X, y, names = read(data, target, dtype=dtype, cache_dir=cache)
         if y is None:
@@ -321,3 +347,186 @@ def read_for_model(model, data, target=None, dtype=None, cache_dir=None):
         data, target, dtype=dtype or model.coef_.dtype, features=names, cache_dir=cache_dir
     )
     return X, y
+
+
+def _table_names(path, kind, target, features):
+    """The feature columns of a Parquet or CSV file (all but the target, or
+    the model's ``features``), checked against the file's columns."""
+    pa = _pyarrow()
+    if os.path.getsize(path) == 0:
+        raise ValueError("%s: empty file" % path)
+    try:
+        if kind == "parquet":
+            cols = list(pa.parquet.ParquetFile(path).schema_arrow.names)
+        else:
+            with pa.csv.open_csv(path, read_options=pa.csv.ReadOptions(block_size=1 << 16)) as r:
+                cols = list(r.schema.names)
+    except (pa.ArrowInvalid, OSError) as e:
+        raise ValueError("%s: %s" % (path, str(e).strip())) from e
+    if target is not None and target not in cols:
+        raise ValueError("%s: no target column %r (columns: %s)" % (path, target, ", ".join(cols)))
+    if features is not None:
+        missing = [c for c in features if c not in cols]
+        if missing:
+            raise ValueError("%s: the model's feature column %r is missing" % (path, missing[0]))
+        return list(features)
+    names = [c for c in cols if c != target]
+    if not names:
+        raise ValueError("%s: no feature columns" % path)
+    return names
+
+
+def _target_array(batch, target, path, offset, regression):
+    col = batch.column(target)
+    if col.null_count:
+        import pyarrow.compute as pc
+
+        row = int(pc.index(pc.is_null(col), True).as_py())
+        raise ValueError("%s: the target column %r has a missing value at row %d"
+                         % (path, target, offset + row))
+    y = col.to_numpy(zero_copy_only=False)
+    if regression:
+        try:
+            y = y.astype(np.float64)
+        except (TypeError, ValueError) as e:
+            raise ValueError("%s: the target column %r is not numeric" % (path, target)) from e
+        bad = ~np.isfinite(y)
+        if bad.any():
+            raise ValueError("%s: the target column %r holds %s at row %d"
+                             % (path, target, y[bad][0], offset + int(np.flatnonzero(bad)[0])))
+    return y
+
+
+class FileSource(_stream.RowSource):
+    """Parquet, CSV or svmlight files read again every epoch, a chunk at a
+    time: a Parquet row group (in record batches of BATCH_ROWS rows), a CSV
+    file (in blocks of 4 MiB of text), an svmlight file (whole).  Errors
+    name the file, the column and the row."""
+
+    def __init__(self, data, target, *, dtype="float64", features=None, **kw):
+        super().__init__(dtype=dtype, **kw)
+        self.paths = expand(data)
+        self.kind = _kind(self.paths[0])
+        self.target = target
+        self.is_csr = self.kind == "svmlight"
+        if self.kind == "npy":
+            raise ValueError("%s: .npy data is memory-mapped, not streamed" % data)
+        if self.is_csr:
+            self.names = None
+            self.n_features = len(features) if features is not None else None
+            self._chunks = [(i, None) for i in range(len(self.paths))]
+            self.n_rows = None
+            if self.n_features is None:
+                # svmlight files do not say how many features they have: the
+                # largest index over all files (one pass)
+                from sklearn.datasets import load_svmlight_files
+
+                self.n_features = max(
+                    X.shape[1] for X in load_svmlight_files(self.paths)[0::2]
+                )
+            self.row_values = 1.0
+        else:
+            if target is None:
+                raise ValueError("%s: no target column given" % data)
+            self.names = _table_names(self.paths[0], self.kind, target, features)
+            for p in self.paths[1:]:
+                if _table_names(p, self.kind, target, features) != self.names:
+                    raise ValueError("%s: columns differ from the first file's %s"
+                                     % (p, self.names))
+            self.n_features = len(self.names)
+            self.row_values = float(self.n_features)
+            if self.kind == "parquet":
+                pa = _pyarrow()
+                self._chunks = []
+                self.n_rows = 0
+                for i, p in enumerate(self.paths):
+                    meta = pa.parquet.ParquetFile(p).metadata
+                    if meta.num_rows == 0:
+                        raise ValueError("%s: no rows" % p)
+                    for g in range(meta.num_row_groups):
+                        self._chunks.append((i, g))
+                    self.n_rows += meta.num_rows
+            else:
+                self._chunks = [(i, None) for i in range(len(self.paths))]
+                self.n_rows = None
+
+    def n_chunks(self):
+        return len(self._chunks)
+
+    def target_sample(self):
+        """The targets of the first chunk's first block (to tell the task)."""
+        for _, y, _ in self.read_chunk(0, 0):
+            return y
+        raise ValueError("%s: no rows" % self.paths[0])
+
+    def read_chunk(self, c, start):
+        i, g = self._chunks[c]
+        path = self.paths[i]
+        if self.is_csr:
+            yield from self._svmlight(path, start)
+            return
+        pa = _pyarrow()
+        columns = self.names + [self.target]
+        offset = start  # row of the data, counted from the first file's start, for messages
+        if self.kind == "parquet":
+            try:
+                f = pa.parquet.ParquetFile(path)
+                batches = f.iter_batches(batch_size=BATCH_ROWS, row_groups=[g], columns=columns)
+            except (pa.ArrowInvalid, OSError) as e:
+                raise ValueError("%s: %s" % (path, str(e).strip())) from e
+        else:
+            if not os.path.exists(path):
+                raise ValueError("%s: the file is gone" % path)
+            batches = _batches(path, "csv")
+        try:
+            for batch in batches:
+                if batch.num_rows == 0:
+                    continue
+                if self.kind == "csv":
+                    cols = batch.schema.names
+                    missing = [c for c in columns if c not in cols]
+                    if missing:
+                        raise ValueError("%s: no column %r" % (path, missing[0]))
+                X = np.empty((batch.num_rows, self.n_features), dtype=self.dtype)
+                for j, name in enumerate(self.names):
+                    X[:, j] = _column_array(batch, name, path, offset, self.dtype)
+                y = _target_array(batch, self.target, path, offset, self.regression)
+                offset += batch.num_rows
+                yield X, y, None
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as e:
+            raise ValueError("%s: %s" % (path, str(e).strip())) from e
+
+    def _svmlight(self, path, start):
+        from sklearn.datasets import load_svmlight_file
+
+        try:
+            X, y = load_svmlight_file(path, dtype=self.dtype, n_features=self.n_features)
+        except (ValueError, OSError) as e:
+            raise ValueError("%s: %s" % (path, e)) from e
+        if X.nnz and not np.all(np.isfinite(X.data)):
+            row = int(np.searchsorted(X.indptr, np.flatnonzero(~np.isfinite(X.data))[0], "right"))
+            raise ValueError("%s: NaN or infinity at row %d" % (path, start + row - 1))
+        for a in range(0, X.shape[0], BATCH_ROWS):
+            yield X[a : a + BATCH_ROWS], y[a : a + BATCH_ROWS], None
+
+    def _scan_blocks(self, with_X):
+        """Parquet without scaling reads the target column alone."""
+        if with_X or self.kind != "parquet":
+            yield from self._all_blocks()
+            return
+        pa = _pyarrow()
+        start = 0
+        starts = []
+        for i, g in self._chunks:
+            starts.append(start)
+            path = self.paths[i]
+            try:
+                t = pa.parquet.ParquetFile(path).read_row_group(g, columns=[self.target])
+            except (pa.ArrowInvalid, OSError) as e:
+                raise ValueError("%s: %s" % (path, str(e).strip())) from e
+            for batch in t.to_batches():
+                y = _target_array(batch, self.target, path, start, self.regression)
+                yield start, np.empty((y.shape[0], 0)), y, None
+                start += y.shape[0]
+        self._starts = np.asarray(starts, dtype=np.int64)
+        self.n_rows = start

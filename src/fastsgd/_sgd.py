@@ -35,7 +35,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from . import _engine
+from . import _engine, _stream
 from ._threads import effective_n_threads
 
 MAX_INT = np.iinfo(np.int32).max
@@ -248,6 +248,7 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
         "warmup_epochs": [Interval(Real, 0, None, closed="left")],
         "parallel": [StrOptions({"shards"}), None],
         "n_shards": [Interval(Integral, 1, MAX_INT, closed="both"), None],
+        "scale": [StrOptions({"standard"}), None],
     }
 
     # ------------------------------------------------------------------
@@ -317,6 +318,52 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
             )
         if self.penalty == "elasticnet" and self.l1_ratio is None:
             raise ValueError("l1_ratio must be set when penalty is 'elasticnet'")
+
+    def _batch_rows(self):
+        """Rows per batch the engine takes: 1 for the per-sample engine."""
+        if not self._uses_batch_engine():
+            return 1
+        return self.batch_size
+
+    def _source_of(self, X, y, sample_weight, first_call=True):
+        """X as a data source when the fit reads it window by window
+        (scale="standard"), else None."""
+        if self.scale is None:
+            return None
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+        return _stream.ArraySource(X, y, sample_weight)
+
+    def _prepare_source(self, source, classes=None, continue_scaling=False):
+        """Fixes what a fit over a data source needs before its first epoch:
+        the classes, the held-out rows, the scaling (``continue_scaling``:
+        the fitted model's), the window size.  Seeds come from random_state,
+        apart from the problems' seeds."""
+        if self._uses_batch_engine() and self.batch_size == "full":
+            raise ValueError(
+                "batch_size='full' takes one step per pass over all rows in "
+                "memory; a data source hands them over a window at a time: "
+                "give batch_size an integer"
+            )
+        seed = int(check_random_state(self.random_state).randint(MAX_INT))
+        scaling = None
+        if continue_scaling and getattr(self, "feature_scale_", None) is not None:
+            scaling = _stream.Scaling(self.feature_mean_, self.feature_scale_)
+        source.prepare(
+            regression=not is_classifier(self),
+            classes=classes,
+            early_stopping=self.early_stopping,
+            validation_fraction=self.validation_fraction,
+            validation_seed=seed,
+            scale=self.scale,
+            scaling=scaling,
+            batch_rows=self._batch_rows(),
+            shuffle=self.shuffle,
+            seed=seed,
+        )
+        if source.n_rows == 0:
+            raise ValueError("no rows to fit")
+        return source
 
     def _loss_code(self):
         code, param = _LOSS_CODES[self.loss]
@@ -431,6 +478,16 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
             self.coef_ = coef
             self.intercept_ = intercept
 
+    def _publish_scaling(self, source):
+        """feature_mean_ / feature_scale_ of a scaled fit (removed otherwise)."""
+        scaling = None if source is None else source.scaling
+        if scaling is None:
+            for name in ("feature_mean_", "feature_scale_"):
+                self.__dict__.pop(name, None)
+            return
+        self.feature_mean_ = scaling.mean
+        self.feature_scale_ = scaling.scale
+
     def _batch_params(self, multinomial):
         """The batch engine's settings (None: the per-sample engine runs)."""
         if not self._uses_batch_engine():
@@ -508,6 +565,108 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
         updated in place; the caller publishes them only when this returns,
         so a diverged fit never leaves NaN in the estimator.
         """
+        source = X if isinstance(X, _stream.RowSource) else None
+        if source is not None:
+            try:
+                return self._run_source(
+                    source,
+                    coef=coef,
+                    avg_coef=avg_coef,
+                    intercept=intercept,
+                    avg_intercept=avg_intercept,
+                    positive_class=positive_class,
+                    weight_pos=weight_pos,
+                    weight_neg=weight_neg,
+                    seeds=seeds,
+                    max_iter=max_iter,
+                    t_start=t_start,
+                    label_01=label_01,
+                    score_kind=score_kind,
+                    n_threads=n_threads,
+                    multinomial=multinomial,
+                    continue_state=continue_state,
+                )
+            finally:
+                source.close()
+        return self._run_arrays(
+            X,
+            y=y,
+            y_code=y_code,
+            sample_weight=sample_weight,
+            validation_mask=validation_mask,
+            coef=coef,
+            avg_coef=avg_coef,
+            intercept=intercept,
+            avg_intercept=avg_intercept,
+            positive_class=positive_class,
+            weight_pos=weight_pos,
+            weight_neg=weight_neg,
+            seeds=seeds,
+            max_iter=max_iter,
+            t_start=t_start,
+            label_01=label_01,
+            score_kind=score_kind,
+            n_threads=n_threads,
+            multinomial=multinomial,
+            continue_state=continue_state,
+        )
+
+    def _run_source(self, source, *, coef, avg_coef, intercept, avg_intercept, **kw):
+        """_run_arrays over a data source's windows: the weights turned to
+        the scaled features before and back to the original ones after."""
+        sc = source.scaling
+        if sc is not None:
+            sc.to_scaled(coef, intercept)
+            if avg_coef is not None:
+                sc.to_scaled(avg_coef, avg_intercept)
+        if source.is_csr:
+            data = np.zeros(0, dtype=source.dtype)
+        else:
+            data = np.zeros((0, source.n_features), dtype=source.dtype)
+        result = self._run_arrays(
+            data,
+            y=None,
+            y_code=None,
+            sample_weight=None,
+            validation_mask=None,
+            coef=coef,
+            avg_coef=avg_coef,
+            intercept=intercept,
+            avg_intercept=avg_intercept,
+            source=source,
+            **kw,
+        )
+        if sc is not None:
+            sc.to_original(coef, intercept)
+            if avg_coef is not None:
+                sc.to_original(avg_coef, avg_intercept)
+        return result
+
+    def _run_arrays(
+        self,
+        X,
+        *,
+        y,
+        y_code,
+        sample_weight,
+        validation_mask,
+        coef,
+        avg_coef,
+        intercept,
+        avg_intercept,
+        positive_class,
+        weight_pos,
+        weight_neg,
+        seeds,
+        max_iter,
+        t_start,
+        label_01,
+        score_kind,
+        n_threads,
+        multinomial,
+        continue_state,
+        source=None,
+    ):
         loss_code, loss_param = self._loss_code()
         penalty = _PENALTY_CODES[self.penalty]
         bparams = self._batch_params(multinomial)
@@ -515,14 +674,18 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
         if bparams is not None:
             bparams["row_sq_norm"] = bparams["row_top_eig"] = 0.0
             if learning_rate == "optimal":
+                S, S_w = (X, sample_weight) if source is None else source.sample(_SQ_NORM_ROWS)
                 bparams["row_sq_norm"], bparams["row_top_eig"] = _second_moment(
-                    X, sample_weight, self.fit_intercept
+                    S, S_w, self.fit_intercept
                 )
         if self.shuffle:
             order = _SHUFFLE_MODES[self.shuffle_mode]
         else:
             order = _ORDER_SEQUENTIAL
-        if sp.issparse(X):
+        if source is not None:
+            data, indices, indptr = X, np.zeros(0, dtype=np.int32), np.zeros(1, dtype=np.int64)
+            intercept_decay = SPARSE_INTERCEPT_DECAY if source.is_csr else 1.0
+        elif sp.issparse(X):
             data, indices, indptr = _as_engine_csr(X)
             intercept_decay = SPARSE_INTERCEPT_DECAY
         else:
@@ -550,7 +713,7 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
             score_kind=score_kind,
             order=order,
             t_start=float(t_start),
-            n_shards=self._shard_count(X.shape[0]),
+            n_shards=1 if source is not None else self._shard_count(X.shape[0]),
         )
         K = coef.shape[0]
         loss_curve = np.full((K, max_iter), np.nan)
@@ -561,7 +724,8 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
             None if sample_weight is None else np.ascontiguousarray(sample_weight, dtype=np.float64)
         )
         mask = validation_mask if self.early_stopping else None
-        _check_validation_rows(self, X, mask)
+        if source is None:
+            _check_validation_rows(self, X, mask)
         progress = _print_epoch if self.verbose else None
         slots = counters = None
         if bparams is not None:
@@ -592,9 +756,13 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
             bparams,
             None if slots is None else slots.reshape(-1),
             counters,
+            source,
         )
         if ret == _engine.STATUS_DIVERGED:
-            _raise_for_non_finite(self, X)
+            if source is None:
+                _raise_for_non_finite(self, X)
+            elif isinstance(source, _stream.ArraySource):
+                _raise_for_non_finite(self, source.X)
             raise _divergence_error(int(failed_epoch[status == _engine.STATUS_DIVERGED].min()))
         if ret == _engine.STATUS_NO_MEMORY:
             raise MemoryError("fastsgd: could not allocate the engine's working memory")
@@ -637,6 +805,18 @@ def _check_classification_targets(y):
     if y.ndim == 1 and y.dtype.kind in "iub":
         return
     check_classification_targets(y)
+
+
+def _source_class_weight(class_weight, classes, source):
+    """compute_class_weight from a data source's class counts ("balanced":
+    n_samples / (n_classes * count), scikit-learn's rule)."""
+    if class_weight != "balanced":
+        return compute_class_weight(class_weight, classes=classes, y=classes)
+    seen = {c: n for c, n in zip(source.classes_seen.tolist(), source.class_counts.tolist())}
+    counts = np.array([seen.get(c, 0.0) for c in np.asarray(classes).tolist()])
+    if np.any(counts == 0):
+        raise ValueError("classes should have valid labels that are in y")
+    return counts.sum() / (len(classes) * counts)
 
 
 def _encode(y, classes):
@@ -803,6 +983,19 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
         Shards of ``parallel="shards"``; ``None``: one per 50,000 rows, at
         most 16.  A function of the data only, never of ``n_jobs``.
 
+    scale : {None, "standard"}, default=None
+        ``"standard"`` fits on standardised features without a scaled copy of
+        X: per-feature mean and standard deviation from one pass over X
+        (from the first call's rows with ``partial_fit``), applied to each
+        window of rows as the engine reads it (sparse data is divided only,
+        as ``StandardScaler(with_mean=False)``), the penalty on the
+        standardised weights as in a ``StandardScaler`` pipeline; ``coef_``
+        and ``intercept_`` are in the original units (``feature_mean_``,
+        ``feature_scale_`` hold the scaling).  The rows are then visited a
+        window at a time (docs/streams.md): the chunk order and a shuffle
+        within each window, and the validation rows of ``early_stopping``
+        chosen by a hash of each row's position.
+
     Attributes beyond scikit-learn's
     --------------------------------
     loss_curve_ : ndarray of shape (n_iter_,), or (n_classes, n_iter_) for a multiclass fit
@@ -871,6 +1064,7 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
         multi_class="ovr",
         parallel=None,
         n_shards=None,
+        scale=None,
     ):
         self.loss = loss
         self.penalty = penalty
@@ -911,6 +1105,7 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
         self.multi_class = multi_class
         self.parallel = parallel
         self.n_shards = n_shards
+        self.scale = scale
 
     # ------------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
@@ -930,6 +1125,8 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
         -------
         self
         """
+        if isinstance(X, _stream.RowSource):
+            return self._fit_source(X)
         self._more_validate_params()
         X, y = _check_X(self, X, y, reset=True)
         _check_classification_targets(y)
@@ -940,9 +1137,32 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
             if intercept_init is None:
                 intercept_init = self.intercept_
         state = {"t_": 1.0, "classes_": classes}
+        source = self._source_of(X, y, sample_weight)
+        if source is not None:
+            X, sample_weight = self._prepare_source(source, classes), None
         self._fit_samples(
             X, y, classes, sample_weight, coef_init, intercept_init, self.max_iter, state
         )
+        self._warn_after_fit()
+        return self
+
+    @_keep_state_on_error
+    def _fit_source(self, source):
+        """fit over a data source (fastsgd.fit_files): the classes come from
+        the source's pass over its targets."""
+        self._validate_params()
+        self._more_validate_params()
+        self._prepare_source(source)
+        classes = source.classes
+        _check_classification_targets(classes)
+        coef_init = intercept_init = None
+        if self.warm_start and getattr(self, "coef_", None) is not None:
+            coef_init, intercept_init = self.coef_, self.intercept_
+        state = {"t_": 1.0, "classes_": classes}
+        self._fit_samples(
+            source, None, classes, None, coef_init, intercept_init, self.max_iter, state
+        )
+        self.n_features_in_ = source.n_features
         self._warn_after_fit()
         return self
 
@@ -1000,6 +1220,10 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
         else:
             state = {"t_": self.t_, "classes_": classes}
             coef_init = _CONTINUE
+        source = self._source_of(X, y, sample_weight)
+        if source is not None:
+            X = self._prepare_source(source, classes, continue_scaling=not first_call)
+            sample_weight = None
         self._fit_samples(X, y, classes, sample_weight, coef_init, None, 1, state)
         return self
 
@@ -1014,16 +1238,19 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
             raise ValueError(
                 "The number of classes has to be greater than one; got %d class" % n_classes
             )
-        y_code = _encode(y, classes)
+        source = X if isinstance(X, _stream.RowSource) else None
+        y_code = None if source is not None else _encode(y, classes)
         if not self.class_weight:
             # uniform (what compute_class_weight returns, without its pass over y)
             expanded_cw = np.ones(n_classes)
+        elif source is not None:
+            expanded_cw = _source_class_weight(self.class_weight, classes, source)
         else:
             expanded_cw = compute_class_weight(self.class_weight, classes=classes, y=y)
         if not np.all(np.isfinite(expanded_cw)):
             raise ValueError("class_weight must be finite, got %r" % (self.class_weight,))
         unit_weights = sample_weight is None
-        if not unit_weights or self.early_stopping:
+        if source is None and (not unit_weights or self.early_stopping):
             # unit weights reach the engine as None: the array of ones is
             # built only for the early-stopping split
             sample_weight = _check_sample_weight(
@@ -1042,13 +1269,17 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
         if K == 1:
             rs = check_random_state(self.random_state)
             rs.randint(1, np.iinfo(np.int32).max)  # scikit-learn's dataset seed (unused)
-            y_split = np.where(y_code == 1, 1, 0) if self.early_stopping else y_code
-            validation_mask = self._make_validation_split(y_split, sample_weight)
+            validation_mask = None
+            if source is None:
+                y_split = np.where(y_code == 1, 1, 0) if self.early_stopping else y_code
+                validation_mask = self._make_validation_split(y_split, sample_weight)
             seeds = [rs.randint(MAX_INT)]
             positive = [1]
             weight_pos, weight_neg = [expanded_cw[1]], [expanded_cw[0]]
         else:
-            validation_mask = self._make_validation_split(y, sample_weight)
+            validation_mask = None
+            if source is None:
+                validation_mask = self._make_validation_split(y, sample_weight)
             rs = check_random_state(self.random_state)
             seeds = []
             for s in rs.randint(MAX_INT, size=n_classes):
@@ -1090,6 +1321,7 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
         self._publish(
             coef, intercept, avg_coef, avg_intercept, t_, n_iter_, loss_curve, (K, n_features)
         )
+        self._publish_scaling(source)
 
     # ------------------------------------------------------------------
     def decision_function(self, X):
@@ -1224,6 +1456,7 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         n_jobs=None,
         parallel=None,
         n_shards=None,
+        scale=None,
     ):
         self.loss = loss
         self.penalty = penalty
@@ -1262,6 +1495,7 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         self.n_jobs = n_jobs
         self.parallel = parallel
         self.n_shards = n_shards
+        self.scale = scale
 
     @_fit_context(prefer_skip_nested_validation=True)
     @_keep_state_on_error
@@ -1280,6 +1514,8 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         -------
         self
         """
+        if isinstance(X, _stream.RowSource):
+            return self._fit_source(X)
         self._more_validate_params()
         X, y = _check_X(self, X, y, reset=True)
         if self.warm_start and getattr(self, "coef_", None) is not None and coef_init is None:
@@ -1291,7 +1527,22 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
                     "intercept_init without coef_init cannot be combined with warm_start "
                     "on a fitted SGDRegressor"
                 )
+        source = self._source_of(X, y, sample_weight)
+        if source is not None:
+            X, sample_weight = self._prepare_source(source), None
         self._fit_samples(X, y, sample_weight, coef_init, intercept_init, self.max_iter, 1.0)
+        self._warn_after_fit()
+        return self
+
+    @_keep_state_on_error
+    def _fit_source(self, source):
+        """fit over a data source (fastsgd.fit_files)."""
+        self._validate_params()
+        self._more_validate_params()
+        self._prepare_source(source)
+        coef_init = _CONTINUE if self.warm_start and getattr(self, "coef_", None) is not None else None
+        self._fit_samples(source, None, None, coef_init, None, self.max_iter, 1.0)
+        self.n_features_in_ = source.n_features
         self._warn_after_fit()
         return self
 
@@ -1318,6 +1569,10 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         X = _engine_dtype_like(self, X)
         coef_init = None if first_call else _CONTINUE
         t_start = 1.0 if first_call else self.t_
+        source = self._source_of(X, y, sample_weight)
+        if source is not None:
+            X = self._prepare_source(source, continue_scaling=not first_call)
+            sample_weight = None
         self._fit_samples(
             X, y, sample_weight, coef_init, None, 1, t_start, continue_state=not first_call
         )
@@ -1338,16 +1593,20 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         fit, warm_start included, starts it afresh."""
         n_samples, n_features = X.shape
         dtype = X.dtype
-        y = np.ascontiguousarray(y, dtype=dtype).astype(np.float64)
+        source = X if isinstance(X, _stream.RowSource) else None
         unit_weights = sample_weight is None
-        if not unit_weights or self.early_stopping:
-            sample_weight = _check_sample_weight(sample_weight, X, dtype=dtype)
+        if source is None:
+            y = np.ascontiguousarray(y, dtype=dtype).astype(np.float64)
+            if not unit_weights or self.early_stopping:
+                sample_weight = _check_sample_weight(sample_weight, X, dtype=dtype)
         coef, intercept, avg_coef, avg_intercept = self._start_params(
             1, n_features, dtype, coef_init, intercept_init
         )
 
         # validation split, then seeds, in scikit-learn's order
-        validation_mask = self._make_validation_split(y, sample_weight)
+        validation_mask = None
+        if source is None:
+            validation_mask = self._make_validation_split(y, sample_weight)
         rs = check_random_state(self.random_state)
         seed = rs.randint(0, MAX_INT)
         rs.randint(1, np.iinfo(np.int32).max)  # scikit-learn's dataset seed (unused)
@@ -1378,6 +1637,7 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         self._publish(
             coef, intercept, avg_coef, avg_intercept, t_, n_iter_, loss_curve, (n_features,)
         )
+        self._publish_scaling(source)
 
     def _decision_function(self, X):
         return self._scores(X).ravel()
