@@ -382,8 +382,9 @@ def _target_array(batch, target, path, offset, regression):
         import pyarrow.compute as pc
 
         row = int(pc.index(pc.is_null(col), True).as_py())
-        raise ValueError("%s: the target column %r has a missing value at row %d"
-                         % (path, target, offset + row))
+        raise ValueError(
+            "%s: the target column %r has a missing value at row %d" % (path, target, offset + row)
+        )
     y = col.to_numpy(zero_copy_only=False)
     if regression:
         try:
@@ -392,8 +393,10 @@ def _target_array(batch, target, path, offset, regression):
             raise ValueError("%s: the target column %r is not numeric" % (path, target)) from e
         bad = ~np.isfinite(y)
         if bad.any():
-            raise ValueError("%s: the target column %r holds %s at row %d"
-                             % (path, target, y[bad][0], offset + int(np.flatnonzero(bad)[0])))
+            raise ValueError(
+                "%s: the target column %r holds %s at row %d"
+                % (path, target, y[bad][0], offset + int(np.flatnonzero(bad)[0]))
+            )
     return y
 
 
@@ -421,9 +424,7 @@ class FileSource(_stream.RowSource):
                 # largest index over all files (one pass)
                 from sklearn.datasets import load_svmlight_files
 
-                self.n_features = max(
-                    X.shape[1] for X in load_svmlight_files(self.paths)[0::2]
-                )
+                self.n_features = max(X.shape[1] for X in load_svmlight_files(self.paths)[0::2])
             self.row_values = 1.0
         else:
             if target is None:
@@ -431,8 +432,9 @@ class FileSource(_stream.RowSource):
             self.names = _table_names(self.paths[0], self.kind, target, features)
             for p in self.paths[1:]:
                 if _table_names(p, self.kind, target, features) != self.names:
-                    raise ValueError("%s: columns differ from the first file's %s"
-                                     % (p, self.names))
+                    raise ValueError(
+                        "%s: columns differ from the first file's %s" % (p, self.names)
+                    )
             self.n_features = len(self.names)
             self.row_values = float(self.n_features)
             if self.kind == "parquet":

@@ -812,7 +812,7 @@ def _source_class_weight(class_weight, classes, source):
     n_samples / (n_classes * count), scikit-learn's rule)."""
     if class_weight != "balanced":
         return compute_class_weight(class_weight, classes=classes, y=classes)
-    seen = {c: n for c, n in zip(source.classes_seen.tolist(), source.class_counts.tolist())}
+    seen = dict(zip(source.classes_seen.tolist(), source.class_counts.tolist(), strict=True))
     counts = np.array([seen.get(c, 0.0) for c in np.asarray(classes).tolist()])
     if np.any(counts == 0):
         raise ValueError("classes should have valid labels that are in y")
@@ -1540,7 +1540,9 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         self._validate_params()
         self._more_validate_params()
         self._prepare_source(source)
-        coef_init = _CONTINUE if self.warm_start and getattr(self, "coef_", None) is not None else None
+        coef_init = (
+            _CONTINUE if self.warm_start and getattr(self, "coef_", None) is not None else None
+        )
         self._fit_samples(source, None, None, coef_init, None, self.max_iter, 1.0)
         self.n_features_in_ = source.n_features
         self._warn_after_fit()

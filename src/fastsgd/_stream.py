@@ -16,15 +16,17 @@ data that is never in memory at once:
 
 Both cut the rows into chunks: consecutive rows read together (a Parquet row
 group, a CSV or svmlight file, about 64 KiB of an array).  With shuffling,
-each epoch takes the chunks in an order drawn from (seed, problem, epoch),
-fills windows of about ``window_bytes`` with their rows, and the engine
-visits each window in a random order: a shuffle within a window plus the
-chunk order (docs/streams.md has its quality against a full shuffle).
-Without shuffling chunks and rows come in storage order, and a fit equals the
-in-memory fit of the same rows.
+each epoch takes the chunks in an order drawn from (seed, problem, epoch) and
+cuts what it reads into pieces of about 64 KiB that wait in a pool of
+``MIX_WINDOWS`` windows' worth of rows; each window takes pieces from the pool
+at random, and the engine visits each window in a random order.  A shuffle
+within a window of pieces plus the chunk order (docs/streams.md has its
+quality against a full shuffle).  Without shuffling chunks and rows come in
+storage order, and a fit equals the in-memory fit of the same rows.
 
 Memory stays bounded by the windows: the one the engine reads, the ones read
-ahead by a background thread (``read_ahead``), and the chunk being read.
+ahead by a background thread (``read_ahead``), the pool, and the block being
+read.
 
 Held-out rows for early stopping are chosen row by row by a hash of the
 row's position and the seed (``held_out``): no index array, whatever the
@@ -46,9 +48,11 @@ import scipy.sparse as sp
 
 from . import _engine
 
-# bytes of rows per window, and windows read ahead while the engine trains
-WINDOW_BYTES = 32 << 20
+# bytes of rows per window, windows read ahead while the engine trains, and
+# windows' worth of rows in the pool that shuffled windows are drawn from
+WINDOW_BYTES = 16 << 20
 READ_AHEAD = 1
+MIX_WINDOWS = 4
 # bytes of an array chunk: the unit of the chunk order
 ARRAY_CHUNK_BYTES = 64 << 10
 
@@ -294,8 +298,11 @@ class RowSource:
                 labels.append(u)
                 counts.append(c)
             if self.validation_fraction > 0:
-                m = held_out(np.arange(start, start + y.shape[0]), self.validation_seed,
-                             self.validation_fraction).astype(bool)
+                m = held_out(
+                    np.arange(start, start + y.shape[0]),
+                    self.validation_seed,
+                    self.validation_fraction,
+                ).astype(bool)
                 n_val += int(m.sum())
                 if regression:
                     w = np.ones(int(m.sum())) if sw is None else sw[m]
@@ -336,10 +343,15 @@ class RowSource:
     def sample(self, k):
         """Up to k rows spread over the first window's worth of data, scaled
         (the batch engine's curvature scale), with their sample weights."""
-        it = self._windows(0, _engine.PASS_TRAIN, None)
-        w = next(it, None)
-        if w is None:
+        parts, have = [], 0
+        for p in self._pieces(range(self.n_chunks()), False):
+            parts.append(p)
+            have += p[0].shape[0]
+            if have >= self.window_rows:
+                break
+        if not parts:
             raise ValueError("no rows")
+        w, _, _ = self._cut(parts, have)
         n = w.X.shape[0]
         rows = np.arange(min(n, k)) * n // min(n, k)
         return w.X[rows], None if w.sample_weight is None else w.sample_weight[rows]
@@ -352,18 +364,21 @@ class RowSource:
             return range(n)
         return np.random.default_rng([self.seed, problem, epoch]).permutation(n)
 
-    def _windows(self, problem, pass_, epoch):
-        """The windows of a pass: training rows (held-out ones marked) in the
-        epoch's chunk order, or the held-out rows alone in storage order."""
-        validation = pass_ == _engine.PASS_VALIDATION
-        order = self._chunk_order(problem, None if validation else epoch)
-        parts, have = [], 0
+    def _pieces(self, order, validation):
+        """The rows of the chunks in ``order`` as pieces of at most
+        ARRAY_CHUNK_BYTES (views of the blocks read), with their held-out
+        marks; the validation pass keeps the held-out rows only."""
+        row_bytes = max(1.0, self.row_values) * self.dtype.itemsize
+        piece = max(1, int(ARRAY_CHUNK_BYTES / row_bytes))
         for c in order:
             for start, X, y, sw in self._blocks(c):
                 mask = None
                 if self.validation_fraction > 0:
-                    mask = held_out(np.arange(start, start + X.shape[0]), self.validation_seed,
-                                    self.validation_fraction)
+                    mask = held_out(
+                        np.arange(start, start + X.shape[0]),
+                        self.validation_seed,
+                        self.validation_fraction,
+                    )
                     if validation:
                         keep = mask.astype(bool)
                         if not keep.any():
@@ -371,14 +386,60 @@ class RowSource:
                         X, y = X[keep], y[keep]
                         sw = None if sw is None else sw[keep]
                         mask = mask[keep]
-                parts.append((X, y, sw, mask))
-                have += X.shape[0]
-                while have >= self.window_rows:
-                    w, parts, have = self._cut(parts, self.window_rows)
+                for a in range(0, X.shape[0], piece):
+                    b = a + piece
+                    yield (
+                        X[a:b],
+                        y[a:b],
+                        None if sw is None else sw[a:b],
+                        None if mask is None else mask[a:b],
+                    )
+
+    def _windows(self, problem, pass_, epoch):
+        """The windows of a pass.  Training with shuffling: the chunks in the
+        epoch's order, cut into pieces that wait in a pool of MIX_WINDOWS
+        windows' worth of rows; each window takes pieces from the pool at
+        random.  Otherwise (no shuffling, the validation pass): the rows in
+        storage order, windows of window_rows rows."""
+        validation = pass_ == _engine.PASS_VALIDATION
+        order = self._chunk_order(problem, None if validation else epoch)
+        pieces = self._pieces(order, validation)
+        parts, have = [], 0
+        if self.shuffle and not validation:
+            rng = np.random.default_rng([self.seed, problem, epoch, 1])
+            pool_rows = MIX_WINDOWS * self.window_rows
+            for p in pieces:
+                parts.append(p)
+                have += p[0].shape[0]
+                if have >= pool_rows:
+                    w, parts, have = self._draw(parts, rng, self.window_rows)
                     yield w
+            while have:
+                w, parts, have = self._draw(parts, rng, self.window_rows)
+                yield w
+            return
+        for p in pieces:
+            parts.append(p)
+            have += p[0].shape[0]
+            while have >= self.window_rows:
+                w, parts, have = self._cut(parts, self.window_rows)
+                yield w
         if have:
             w, parts, have = self._cut(parts, have)
             yield w
+
+    def _draw(self, parts, rng, rows):
+        """A window of pieces drawn at random from the pool until it holds
+        ``rows`` rows (or the pool is empty), and the pool left over."""
+        take, left, got = [], [], 0
+        for i in rng.permutation(len(parts)):
+            if got < rows:
+                take.append(parts[i])
+                got += parts[i][0].shape[0]
+            else:
+                left.append(parts[i])
+        w, _, _ = self._cut(take, got)
+        return w, left, sum(p[0].shape[0] for p in left)
 
     def _cut(self, parts, rows):
         """The first ``rows`` rows of the parts as a window (its own copy of
@@ -393,12 +454,20 @@ class RowSource:
             cut = rows - got
             if cut > 0:
                 take.append(
-                    (X[:cut], y[:cut], None if sw is None else sw[:cut],
-                     None if mask is None else mask[:cut])
+                    (
+                        X[:cut],
+                        y[:cut],
+                        None if sw is None else sw[:cut],
+                        None if mask is None else mask[:cut],
+                    )
                 )
             left.append(
-                (X[cut:], y[cut:], None if sw is None else sw[cut:],
-                 None if mask is None else mask[cut:])
+                (
+                    X[cut:],
+                    y[cut:],
+                    None if sw is None else sw[cut:],
+                    None if mask is None else mask[cut:],
+                )
             )
             got = rows
         Xs = [t[0] for t in take]
@@ -414,12 +483,14 @@ class RowSource:
         y = np.concatenate([t[1] for t in take])
         w = Window(X)
         if self.regression:
-            w.y = np.ascontiguousarray(y, dtype=np.float64)
+            # targets in X's dtype, as an in-memory fit casts them
+            w.y = np.asarray(y, dtype=self.dtype).astype(np.float64)
         else:
             w.y_code = self._encode(y)
         if take[0][2] is not None:
-            w.sample_weight = np.ascontiguousarray(np.concatenate([t[2] for t in take]),
-                                                   dtype=np.float64)
+            w.sample_weight = np.ascontiguousarray(
+                np.concatenate([t[2] for t in take]), dtype=np.float64
+            )
         if take[0][3] is not None:
             w.validation_mask = np.concatenate([t[3] for t in take])
         return w, left, sum(p[0].shape[0] for p in left)
@@ -430,8 +501,8 @@ class RowSource:
         bad = self.classes[codes] != y
         if np.any(bad):
             raise ValueError(
-                "target value %r is not one of the classes %r" % (y[np.flatnonzero(bad)[0]],
-                                                                 list(self.classes))
+                "target value %r is not one of the classes %r"
+                % (y[np.flatnonzero(bad)[0]], list(self.classes))
             )
         return codes.astype(np.int32)
 
