@@ -102,12 +102,13 @@ CHILD = textwrap.dedent(
 @pytest.mark.parametrize("mode", ["cache", "stream"])
 def test_streamed_fit_under_a_data_limit_below_the_data_size(tmp_path, mode):
     rng = np.random.default_rng(1)
-    n, d = 250_000, 100  # 191 MiB of float64
+    n, d = 400_000, 100  # 305 MiB of float64
     X = rng.standard_normal((n, d))
     y = (X[:, :5].sum(axis=1) > 0).astype(np.int64)
     write(str(tmp_path / "big"), X, y, "parquet", parts=2)
     write(str(tmp_path / "small"), X[:2000], y[:2000], "parquet")
-    headroom = 96 << 20
+    # the stream's working set: windows, the pool, two row groups being read
+    headroom = 160 << 20
     proc = subprocess.run(
         [sys.executable, "-c", CHILD, str(tmp_path / "big-*.parquet"), str(tmp_path / "cache"),
          str(headroom), str(X.nbytes), mode],

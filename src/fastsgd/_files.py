@@ -1,15 +1,17 @@
-"""Reading and writing the data files of the command line.
+"""Reading and writing the data files of ``fit_files`` and the command line.
 
 DATA is a file, a glob or a directory; the format follows the extension:
 Parquet (``.parquet``, ``.pq``) and CSV (``.csv``) through pyarrow (the
 ``fastsgd[io]`` extra), svmlight / libsvm (``.svm``, ``.svmlight``,
 ``.libsvm``; sparse, the target in the file) through scikit-learn, and NumPy
 ``.npy`` (memory-mapped; the target in a second ``.npy`` given as
-``--target``).  Files of a glob or directory are read in name order and
-stacked.  Parquet and CSV are read one record batch at a time into a binary
-cache file that the fit memory-maps (``_convert``), so their size is bounded
-by the disk, not by RAM; svmlight files are read into memory; a single
-``.npy`` stays memory-mapped.
+``--target``).  Files of a glob or directory are read in name order.
+
+A fit streams Parquet, CSV and svmlight files every epoch (``FileSource``, a
+``_stream.RowSource``: a Parquet row group, a CSV or svmlight file at a
+time), or, with a cache directory, reads them once a record batch at a time
+into a binary file that the fit memory-maps (``_convert``).  Prediction and
+evaluation read them with ``read``: into memory, or into such a cache.
 
 Every error names the file, and where it applies the column and row.
 """
@@ -82,6 +84,13 @@ def _pyarrow():
 BATCH_ROWS = 16384
 
 
+def _release_arrow_memory(pa):
+    """Hands the memory Arrow's allocator keeps for reuse (mimalloc or
+    jemalloc) back to the system: without it a pass over a file leaves about
+    the file's decoded size resident."""
+    pa.default_memory_pool().release_unused()
+
+
 def _batches(path, kind):
     """The record batches of a Parquet or CSV file, at most about BATCH_ROWS
     rows each, read one at a time; ValueError naming the file for what
@@ -92,18 +101,25 @@ def _batches(path, kind):
         raise ValueError("%s: empty file" % path)
     try:
         if kind == "parquet":
-            batches = pa.parquet.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS)
+            # a row group at a time (Parquet decompresses a row group's
+            # column chunks whole), its memory handed back after it
+            f = pa.parquet.ParquetFile(path)
+            for g in range(f.num_row_groups):
+                yield from f.read_row_group(g).to_batches(max_chunksize=BATCH_ROWS)
+                _release_arrow_memory(pa)
         else:
             # blocks of 4 MiB of text; the column types come from the first block
-            batches = pa.csv.open_csv(path, read_options=pa.csv.ReadOptions(block_size=1 << 22))
-        yield from batches
+            for batch in pa.csv.open_csv(path, read_options=pa.csv.ReadOptions(block_size=1 << 22)):
+                yield batch
+                _release_arrow_memory(pa)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OSError) as e:
         raise ValueError("%s: %s" % (path, str(e).strip())) from e
 
 
-def _column_array(batch, name, path, offset, dtype):
-    """A feature column as a NumPy array; ValueError naming the file, column
-    and row for a non-numeric column, a missing value, NaN or infinity."""
+def _column_values(batch, name, path, offset):
+    """A feature column of a record batch or table as a NumPy array (no copy
+    where Arrow allows it); ValueError naming the file, column and row for a
+    non-numeric column or a missing value."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -117,14 +133,28 @@ def _column_array(batch, name, path, offset, dtype):
     if col.null_count:
         row = int(pc.index(pc.is_null(col), True).as_py())
         raise ValueError("%s: column %r has a missing value at row %d" % (path, name, offset + row))
-    values = col.to_numpy(zero_copy_only=False).astype(dtype, copy=False)
-    bad = ~np.isfinite(values)
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        raise ValueError(
-            "%s: column %r holds %s at row %d" % (path, name, float(values[row]), offset + row)
-        )
-    return values
+    return col.to_numpy(zero_copy_only=False)
+
+
+def _feature_rows(batch, names, path, offset, dtype):
+    """The feature columns of a record batch or table as a C-order
+    (rows, features) array of ``dtype``; ValueError naming the file, column
+    and row for a non-numeric column, a missing value, NaN or infinity."""
+    X = np.empty((batch.num_rows, len(names)), dtype=dtype)
+    for j, name in enumerate(names):
+        X[:, j] = _column_values(batch, name, path, offset)
+    # one pass over X: NaN or infinity anywhere makes the sum non-finite (so
+    # may an overflow of the sum: the columns are then looked at one by one)
+    if not np.isfinite(X.sum()):
+        for j, name in enumerate(names):
+            bad = ~np.isfinite(X[:, j])
+            if bad.any():
+                row = int(np.flatnonzero(bad)[0])
+                raise ValueError(
+                    "%s: column %r holds %s at row %d"
+                    % (path, name, float(X[row, j]), offset + row)
+                )
+    return X
 
 
 def read(data, target=None, dtype=np.float64, features=None, cache_dir=None):
@@ -223,10 +253,7 @@ def _convert(paths, kind, target, dtype, features, cache_dir):
                     )
                 if batch.num_rows == 0:
                     continue
-                block = np.column_stack(
-                    [_column_array(batch, c, p, offset, dtype) for c in names]
-                ).astype(dtype, copy=False)
-                out.write(np.ascontiguousarray(block).tobytes())
+                out.write(_feature_rows(batch, names, p, offset, dtype).tobytes())
                 if target is not None:
                     col = batch.column(target)
                     if col.null_count:
@@ -402,7 +429,7 @@ def _target_array(batch, target, path, offset, regression):
 
 class FileSource(_stream.RowSource):
     """Parquet, CSV or svmlight files read again every epoch, a chunk at a
-    time: a Parquet row group (in record batches of BATCH_ROWS rows), a CSV
+    time: a Parquet row group (decoded whole), a CSV
     file (in blocks of 4 MiB of text), an svmlight file (whole).  Errors
     name the file, the column and the row."""
 
@@ -471,11 +498,19 @@ class FileSource(_stream.RowSource):
         columns = self.names + [self.target]
         offset = start  # row of the data, counted from the first file's start, for messages
         if self.kind == "parquet":
+            # a row group is decoded whole (Parquet's unit of compression):
+            # one block, one transposition into rows
             try:
-                f = pa.parquet.ParquetFile(path)
-                batches = f.iter_batches(batch_size=BATCH_ROWS, row_groups=[g], columns=columns)
-            except (pa.ArrowInvalid, OSError) as e:
+                table = pa.parquet.ParquetFile(path).read_row_group(g, columns=columns)
+                X = _feature_rows(table, self.names, path, offset, self.dtype)
+                y = np.array(_target_array(table, self.target, path, offset, self.regression))
+            except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as e:
                 raise ValueError("%s: %s" % (path, str(e).strip())) from e
+            del table
+            _release_arrow_memory(pa)
+            if X.shape[0]:
+                yield X, y, None
+            return
         else:
             if not os.path.exists(path):
                 raise ValueError("%s: the file is gone" % path)
@@ -484,15 +519,12 @@ class FileSource(_stream.RowSource):
             for batch in batches:
                 if batch.num_rows == 0:
                     continue
-                if self.kind == "csv":
-                    cols = batch.schema.names
-                    missing = [c for c in columns if c not in cols]
-                    if missing:
-                        raise ValueError("%s: no column %r" % (path, missing[0]))
-                X = np.empty((batch.num_rows, self.n_features), dtype=self.dtype)
-                for j, name in enumerate(self.names):
-                    X[:, j] = _column_array(batch, name, path, offset, self.dtype)
-                y = _target_array(batch, self.target, path, offset, self.regression)
+                cols = batch.schema.names
+                missing = [c for c in columns if c not in cols]
+                if missing:
+                    raise ValueError("%s: no column %r" % (path, missing[0]))
+                X = _feature_rows(batch, self.names, path, offset, self.dtype)
+                y = np.array(_target_array(batch, self.target, path, offset, self.regression))
                 offset += batch.num_rows
                 yield X, y, None
         except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as e:

@@ -386,15 +386,19 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
             )
 
     def _make_validation_split(self, y, sample_weight):
-        """Boolean mask of the validation rows (all False without early stopping)."""
+        """Mask of the validation rows (all 0 without early stopping): the
+        rows of scikit-learn's split, drawn by its splitter from y (or the
+        class codes) alone; sample_weight None means unit weights."""
         n_samples = y.shape[0]
         validation_mask = np.zeros(n_samples, dtype=np.uint8)
         if not self.early_stopping:
             return validation_mask
         splitter = StratifiedShuffleSplit if is_classifier(self) else ShuffleSplit
         cv = splitter(test_size=self.validation_fraction, random_state=self.random_state)
-        idx_train, idx_val = next(cv.split(np.zeros(shape=(n_samples, 1)), y))
-        if not np.any(sample_weight[idx_val] > 0):
+        # the splitter only counts X's rows: a broadcast zero column costs no memory
+        rows = np.broadcast_to(np.zeros((1, 1)), (n_samples, 1))
+        idx_train, idx_val = next(cv.split(rows, y))
+        if sample_weight is not None and not np.any(sample_weight[idx_val] > 0):
             raise ValueError(
                 "The sample weights for validation set are all zero, consider using a"
                 " different random state."
@@ -807,13 +811,14 @@ def _check_classification_targets(y):
     check_classification_targets(y)
 
 
-def _source_class_weight(class_weight, classes, source):
-    """compute_class_weight from a data source's class counts ("balanced":
-    n_samples / (n_classes * count), scikit-learn's rule)."""
+def _class_weight(class_weight, classes, counts):
+    """compute_class_weight from the rows per class (an array, or a callable
+    returning it, called for "balanced" only): "balanced" is
+    n_samples / (n_classes * count), scikit-learn's rule, without its copies
+    of y."""
     if class_weight != "balanced":
         return compute_class_weight(class_weight, classes=classes, y=classes)
-    seen = dict(zip(source.classes_seen.tolist(), source.class_counts.tolist(), strict=True))
-    counts = np.array([seen.get(c, 0.0) for c in np.asarray(classes).tolist()])
+    counts = np.asarray(counts() if callable(counts) else counts, dtype=np.float64)
     if np.any(counts == 0):
         raise ValueError("classes should have valid labels that are in y")
     return counts.sum() / (len(classes) * counts)
@@ -1244,15 +1249,20 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
             # uniform (what compute_class_weight returns, without its pass over y)
             expanded_cw = np.ones(n_classes)
         elif source is not None:
-            expanded_cw = _source_class_weight(self.class_weight, classes, source)
+            seen = dict(
+                zip(source.classes_seen.tolist(), source.class_counts.tolist(), strict=True)
+            )
+            counts = np.array([seen.get(c, 0) for c in np.asarray(classes).tolist()])
+            expanded_cw = _class_weight(self.class_weight, classes, counts)
         else:
-            expanded_cw = compute_class_weight(self.class_weight, classes=classes, y=y)
+            expanded_cw = _class_weight(
+                self.class_weight, classes, lambda: np.bincount(y_code, minlength=n_classes)
+            )
         if not np.all(np.isfinite(expanded_cw)):
             raise ValueError("class_weight must be finite, got %r" % (self.class_weight,))
         unit_weights = sample_weight is None
-        if source is None and (not unit_weights or self.early_stopping):
-            # unit weights reach the engine as None: the array of ones is
-            # built only for the early-stopping split
+        if source is None and not unit_weights:
+            # unit weights reach the engine (and the early-stopping split) as None
             sample_weight = _check_sample_weight(
                 sample_weight, X, dtype=X.dtype, allow_all_zero_weights=self.early_stopping
             )
@@ -1271,15 +1281,15 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
             rs.randint(1, np.iinfo(np.int32).max)  # scikit-learn's dataset seed (unused)
             validation_mask = None
             if source is None:
-                y_split = np.where(y_code == 1, 1, 0) if self.early_stopping else y_code
-                validation_mask = self._make_validation_split(y_split, sample_weight)
+                # stratified on the class codes: the same split as on y
+                validation_mask = self._make_validation_split(y_code, sample_weight)
             seeds = [rs.randint(MAX_INT)]
             positive = [1]
             weight_pos, weight_neg = [expanded_cw[1]], [expanded_cw[0]]
         else:
             validation_mask = None
             if source is None:
-                validation_mask = self._make_validation_split(y, sample_weight)
+                validation_mask = self._make_validation_split(y_code, sample_weight)
             rs = check_random_state(self.random_state)
             seeds = []
             for s in rs.randint(MAX_INT, size=n_classes):
@@ -1599,7 +1609,7 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         unit_weights = sample_weight is None
         if source is None:
             y = np.ascontiguousarray(y, dtype=dtype).astype(np.float64)
-            if not unit_weights or self.early_stopping:
+            if not unit_weights:
                 sample_weight = _check_sample_weight(sample_weight, X, dtype=dtype)
         coef, intercept, avg_coef, avg_intercept = self._start_params(
             1, n_features, dtype, coef_init, intercept_init

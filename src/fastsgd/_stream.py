@@ -7,9 +7,9 @@ each in its own shuffled order, carrying the weights, the step and the
 optimizer state from window to window.  A source is what lets a fit run over
 data that is never in memory at once:
 
-- ``FileSource``: Parquet files (read a row group at a time, in record
-  batches), CSV files (streamed in blocks) and svmlight files (one file at a
-  time), re-read every epoch;
+- ``FileSource``: Parquet files (decoded a row group at a time), CSV files
+  (streamed in blocks) and svmlight files (one file at a time), re-read every
+  epoch;
 - ``ArraySource``: an array, a CSR matrix or a memory map, read a chunk of
   rows at a time; with scaling the only way a large array is scaled without
   a scaled copy of it.
@@ -25,8 +25,8 @@ quality against a full shuffle).  Without shuffling chunks and rows come in
 storage order, and a fit equals the in-memory fit of the same rows.
 
 Memory stays bounded by the windows: the one the engine reads, the ones read
-ahead by a background thread (``read_ahead``), the pool, and the block being
-read.
+ahead by a background thread (``read_ahead``), the pool, and the chunks being
+read (``READ_THREADS`` of them at once, in order).
 
 Held-out rows for early stopping are chosen row by row by a hash of the
 row's position and the seed (``held_out``): no index array, whatever the
@@ -40,8 +40,11 @@ on the scaled rows, and ``to_original`` turns its weights into weights on the
 original features.
 """
 
+import collections
+import itertools
 import queue
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import scipy.sparse as sp
@@ -52,6 +55,8 @@ from . import _engine
 # windows' worth of rows in the pool that shuffled windows are drawn from
 WINDOW_BYTES = 16 << 20
 READ_AHEAD = 1
+# threads reading chunks at once, in order, a chunk ahead of the one in use
+READ_THREADS = 2
 MIX_WINDOWS = 4
 # bytes of an array chunk: the unit of the chunk order
 ARRAY_CHUNK_BYTES = 64 << 10
@@ -364,14 +369,37 @@ class RowSource:
             return range(n)
         return np.random.default_rng([self.seed, problem, epoch]).permutation(n)
 
+    def _read_in_order(self, order):
+        """The blocks of each chunk of ``order``, chunk after chunk.  With
+        READ_THREADS > 1 the next chunks are read on that many threads while
+        this one is consumed (decoding and copying release the GIL); the
+        order, and so the fit, stays the same."""
+        if READ_THREADS <= 1:
+            for c in order:
+                yield self._blocks(c)
+            return
+        pool = ThreadPoolExecutor(READ_THREADS, thread_name_prefix="fastsgd-read")
+        try:
+            it = iter(order)
+            pending = collections.deque(
+                pool.submit(list, self._blocks(c)) for c in itertools.islice(it, READ_THREADS)
+            )
+            while pending:
+                blocks = pending.popleft().result()
+                for c in itertools.islice(it, 1):
+                    pending.append(pool.submit(list, self._blocks(c)))
+                yield blocks
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
     def _pieces(self, order, validation):
         """The rows of the chunks in ``order`` as pieces of at most
         ARRAY_CHUNK_BYTES (views of the blocks read), with their held-out
         marks; the validation pass keeps the held-out rows only."""
         row_bytes = max(1.0, self.row_values) * self.dtype.itemsize
         piece = max(1, int(ARRAY_CHUNK_BYTES / row_bytes))
-        for c in order:
-            for start, X, y, sw in self._blocks(c):
+        for blocks in self._read_in_order(order):
+            for start, X, y, sw in blocks:
                 mask = None
                 if self.validation_fraction > 0:
                     mask = held_out(
@@ -409,7 +437,9 @@ class RowSource:
             rng = np.random.default_rng([self.seed, problem, epoch, 1])
             pool_rows = MIX_WINDOWS * self.window_rows
             for p in pieces:
-                parts.append(p)
+                # the pool keeps copies: a view would hold its whole block
+                # in memory for as long as the piece waits
+                parts.append(tuple(None if a is None else a.copy() for a in p))
                 have += p[0].shape[0]
                 if have >= pool_rows:
                     w, parts, have = self._draw(parts, rng, self.window_rows)

@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""Out-of-core peers on one large dense logistic data set, side by side.
+"""fastsgd on files larger than its working memory, and its out-of-core peers,
+on one large dense logistic data set, side by side in one run.
 
 Writes (once; a second run reuses the files) ``--rows`` x 100 float32 rows of
 standardised Gaussian features with labels from a logistic model as
@@ -12,8 +13,21 @@ standardised Gaussian features with labels from a logistic model as
 * ``data.vw`` (Vowpal Wabbit text, labels -1/1, ``|f 0:v 1:v ...``), of the
   first ``--vw-rows`` rows only (text of all 10M rows would be ~13 GB).
 
+plus ``data_1m.parquet`` (the first ``--vw-rows`` rows, the rows VW reads) and
+``test.npz`` (200,000 more rows of the same model, for held-out accuracy).
+
 Then measures, each in seconds, in ns per row and as a multiple of the floor
 (one ``X.sum()`` of the page-cached float32 memmap over the same rows):
+
+* fastsgd (``SGDClassifier(loss="log_loss", tol=None)``, per-sample SGD, its
+  defaults otherwise): ``fit`` on a read-only ``np.memmap`` of X.f32;
+  ``fastsgd.fit_files`` streaming data.parquet every epoch; ``fit_files``
+  with ``cache_dir`` (the first pass writes a float32 cache, later passes
+  memory-map it).  Each at 1 epoch (cold page cache where it can be dropped)
+  and at more epochs (warm): the steady epoch is the difference divided by
+  the extra epochs.  The same on data_1m.parquet against VW's cached passes,
+  and the streamed fit's peak RSS on 1M and 10M rows.  Held-out accuracy on
+  test.npz for the memmap and the streamed fits at equal epochs;
 
 * the floors: ``X.sum()``; ``cat`` of X.f32, data.parquet and data.vw, from a
   cold page cache (``sync; echo 3 > /proc/sys/vm/drop_caches``) and warm;
@@ -148,6 +162,45 @@ def make_data(dir, n_rows, n_features=100, seed=0, vw_rows=1_000_000):
         os.replace(tmp, paths["vw"])
         meta_vw.write_text(json.dumps(want_vw))
         print("wrote data.vw (%d rows) in %.1f s" % (m, time.perf_counter() - t0), flush=True)
+    return paths
+
+
+def make_extra(paths, n_rows, n_features, seed=0, first_rows=1_000_000, test_rows=200_000):
+    """Write data_1m.parquet (the first ``first_rows`` rows of X.f32 and y) and
+    test.npz (``test_rows`` new rows of make_data's model), or reuse them."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    d = paths["X"].parent
+    m = min(first_rows, n_rows)
+    paths["parquet_1m"], paths["test"] = d / "data_1m.parquet", d / "test.npz"
+    want = {"n_rows": n_rows, "n_features": n_features, "seed": seed, "m": m, "t": test_rows}
+    meta = d / "meta_extra.json"
+    if _meta_ok(meta, want) and paths["parquet_1m"].exists() and paths["test"].exists():
+        print("reusing data_1m.parquet, test.npz", flush=True)
+        return paths
+    meta.unlink(missing_ok=True)
+    w = 2.0 * np.random.default_rng(seed).standard_normal(n_features) / math.sqrt(n_features)
+    rng = np.random.default_rng([seed, 1])
+    Xt = rng.standard_normal((test_rows, n_features), dtype=np.float32)
+    yt = (rng.random(test_rows) < 1.0 / (1.0 + np.exp(-(Xt @ w.astype(np.float32))))).astype(
+        np.int8
+    )
+    np.savez(paths["test"], X=Xt, y=yt)
+    X = np.memmap(paths["X"], dtype=np.float32, mode="r", shape=(n_rows, n_features))
+    y = np.load(paths["y"])
+    names = ["f%d" % j for j in range(n_features)]
+    schema = pa.schema([(c, pa.float32()) for c in names] + [("y", pa.int8())])
+    tmp = paths["parquet_1m"].with_suffix(".tmp")
+    with pq.ParquetWriter(tmp, schema, use_dictionary=False) as writer:
+        for a in range(0, m, CHUNK):
+            b = min(a + CHUNK, m)
+            XT = np.ascontiguousarray(X[a:b].T)
+            cols = [pa.array(XT[j]) for j in range(n_features)] + [pa.array(y[a:b])]
+            writer.write_table(pa.Table.from_arrays(cols, schema=schema), ROW_GROUP)
+    os.replace(tmp, paths["parquet_1m"])
+    meta.write_text(json.dumps(want))
+    print("wrote data_1m.parquet (%d rows), test.npz (%d rows)" % (m, test_rows), flush=True)
     return paths
 
 
@@ -288,7 +341,49 @@ def child_dask(a):
     }
 
 
-CHILDREN = {"floor": child_floor, "dask": child_dask}
+def child_fastsgd(a):
+    """One fastsgd fit: ``mode`` memmap (fit on np.memmap of X.f32), stream
+    (fit_files, re-reading the Parquet file every epoch) or cache (fit_files
+    with a fresh cache directory).  Returns the whole fit's seconds, the
+    time stamp of each epoch's end, and the held-out accuracy on test.npz."""
+    import tempfile
+
+    import fastsgd
+    from fastsgd import SGDClassifier
+    from fastsgd.benchmarking import timed_fit
+
+    est = SGDClassifier(loss="log_loss", max_iter=a["epochs"], tol=None, random_state=0)
+    timing = {}
+
+    def fit(est, X, y):
+        timing["t"] = timed_fit(est, X, y)
+        return est
+
+    t = time.perf_counter()
+    if a["mode"] == "memmap":
+        X = np.memmap(a["X"], dtype=np.float32, mode="r", shape=(a["n_rows"], a["n_features"]))
+        y = np.load(a["y"])
+        fit(est, X, y)
+    elif a["mode"] == "stream":
+        fastsgd.fit_files(est, a["parquet"], target="y", dtype="float32", fit=fit)
+    else:
+        with tempfile.TemporaryDirectory(dir=a["cache_parent"]) as cache:
+            fastsgd.fit_files(
+                est, a["parquet"], target="y", dtype="float32", cache_dir=cache, fit=fit
+            )
+    seconds = time.perf_counter() - t
+    test = np.load(a["test"])
+    if hasattr(est, "feature_names_in_"):
+        del est.feature_names_in_  # scored on the bare array of test.npz
+    acc = float(est.score(test["X"], test["y"]))
+    # stamps count from the estimator's fit; what came before it (reading
+    # file metadata, writing the cache) is added to the first epoch
+    before = seconds - timing["t"].fit_seconds
+    stamps = [before + s for s in timing["t"].epoch_stamps]
+    return {"seconds": seconds, "stamps": stamps, "accuracy": acc, "n_iter": int(est.n_iter_)}
+
+
+CHILDREN = {"floor": child_floor, "dask": child_dask, "fastsgd": child_fastsgd}
 
 
 # ------------------------------------------------------------------- the runs
@@ -322,11 +417,13 @@ def main(argv=None):
         help="seconds allowed for one dask pass over all rows before falling back to ~2M",
     )
     parser.add_argument("--skip-cluster", action="store_true", help="no LocalCluster run")
+    parser.add_argument("--epochs", type=int, default=3, help="fastsgd's multi-epoch fits")
     args = parser.parse_args(argv)
 
     print("CPU: %s (%d logical CPUs)" % (cpu_model(), os.cpu_count()), flush=True)
     print("command: python %s" % " ".join([sys.argv[0], *argv]), flush=True)
     paths = make_data(args.data_dir, args.rows, args.cols, vw_rows=args.vw_rows)
+    paths = make_extra(paths, args.rows, args.cols, first_rows=args.vw_rows)
     n, d = args.rows, args.cols
     vw_rows = min(args.vw_rows, n)
     me = os.path.abspath(__file__)
@@ -367,6 +464,52 @@ def main(argv=None):
     print("\n== floor: X.sum() of the page-cached float32 memmap (best of 3)", flush=True)
     for r in need:
         add("X.sum() floor", r, floor[r], rss if r == n else None, "float32 memmap, warm")
+
+    # -- fastsgd
+    print("\n== fastsgd SGDClassifier(log_loss, tol=None), per-sample SGD", flush=True)
+    E = args.epochs
+    accuracy = {}
+
+    def fastsgd_run(mode, epochs, parquet="parquet", cold=False):
+        a = {
+            "mode": mode,
+            "epochs": epochs,
+            "X": str(paths["X"]),
+            "y": str(paths["y"]),
+            "n_rows": n,
+            "n_features": d,
+            "parquet": str(paths[parquet]),
+            "test": str(paths["test"]),
+            "cache_parent": args.data_dir,
+        }
+        if cold and not drop_caches():
+            print("  (cannot drop the page cache: this run is warm)", flush=True)
+        sec, rss, rc, out, err = run_child([sys.executable, me, "_child", "fastsgd", json.dumps(a)])
+        if rc != 0:
+            raise RuntimeError("fastsgd child failed:\n" + err[-3000:])
+        return sec, rss, child_json(out)
+
+    for mode, what, parquet, r in (
+        ("memmap", "fit(np.memmap X.f32)", "parquet", n),
+        ("stream", "fit_files(data.parquet) stream", "parquet", n),
+        ("cache", "fit_files(data.parquet, cache_dir)", "parquet", n),
+        ("cache", "fit_files(data_1m.parquet, cache_dir)", "parquet_1m", vw_rows),
+        ("stream", "fit_files(data_1m.parquet) stream", "parquet_1m", vw_rows),
+    ):
+        sec, rss, res = fastsgd_run(mode, E, parquet, cold=True)
+        st = res["stamps"]
+        acc = "held-out acc %.4f" % res["accuracy"]
+        add("fastsgd %s: first epoch (cold)" % what, r, st[0], None, "")
+        steady = (st[-1] - st[0]) / (len(st) - 1)
+        add("fastsgd %s: steady epoch" % what, r, steady, None, "mean of epochs 2-%d" % E)
+        add("fastsgd %s: whole fit, %d epochs" % (what, E), r, res["seconds"], rss, acc)
+        accuracy[(mode, r)] = res["accuracy"]
+    dm = accuracy[("stream", n)] - accuracy[("memmap", n)]
+    print(
+        "  held-out accuracy, %d epochs: stream %.4f, memmap %.4f, difference %+.4f"
+        % (E, accuracy[("stream", n)], accuracy[("memmap", n)], dm),
+        flush=True,
+    )
 
     # -- Vowpal Wabbit
     print("\n== Vowpal Wabbit on data.vw (first %d rows), warm text file" % vw_rows, flush=True)
