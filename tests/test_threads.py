@@ -62,6 +62,7 @@ def test_omp_num_threads_is_respected():
 FORK_SCRIPT = textwrap.dedent(
     """
     import multiprocessing as mp
+    import os
     import warnings
     import numpy as np
     from fastsgd import SGDClassifier
@@ -76,14 +77,18 @@ FORK_SCRIPT = textwrap.dedent(
             b = SGDClassifier(batch_size=256, optimizer="adam", n_jobs=2, random_state=0,
                               max_iter=2, tol=None).fit(X, y)
         forked = sum("forked" in str(w.message) for w in caught)
-        return a.coef_.tobytes() + b.coef_.tobytes(), forked
+        return a.coef_.tobytes() + b.coef_.tobytes(), forked, os.getpid()
 
     if __name__ == "__main__":
         parent = fit(0)  # starts the OpenMP thread pool in the parent
         with mp.get_context("fork").Pool(2) as pool:
             children = pool.map(fit, [0, 0])
         assert all(c[0] == parent[0] for c in children), "child fits differ from the parent's"
-        print("warnings in children:", [c[1] for c in children])
+        # a busy machine may hand both calls to one child: count per process
+        per_child = {}
+        for _, n, pid in children:
+            per_child[pid] = per_child.get(pid, 0) + n
+        print("warnings per child:", sorted(set(per_child.values())))
     """
 )
 
@@ -98,7 +103,7 @@ def test_fork_after_parallel_fit_does_not_hang(tmp_path):
     assert proc.returncode == 0, proc.stderr
     if fastsgd.openmp_enabled() and usable_cpus() > 1:
         # one warning per child process, not one per fit
-        assert "warnings in children: [1, 1]" in proc.stdout, proc.stdout
+        assert "warnings per child: [1]" in proc.stdout, proc.stdout
 
 
 def test_threadpoolctl_sees_and_limits_the_engines_openmp_runtime():

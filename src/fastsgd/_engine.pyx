@@ -407,6 +407,31 @@ def check_csr(const index_t[::1] indices, const int64_t[::1] indptr, int64_t n_f
                          % (indices[bad_pos], bad_pos, n_features))
 
 
+cdef int _fill_params(dict params, fsgd_params *prm) except -1:
+    """fsgd_params from the dict _sgd.py builds (the names of its fields)."""
+    prm.loss = params["loss"]
+    prm.loss_param = params["loss_param"]
+    prm.label_01 = params["label_01"]
+    prm.penalty = params["penalty"]
+    prm.alpha = params["alpha"]
+    prm.l1_ratio = params["l1_ratio"]
+    prm.learning_rate = params["learning_rate"]
+    prm.eta0 = params["eta0"]
+    prm.power_t = params["power_t"]
+    prm.fit_intercept = params["fit_intercept"]
+    prm.intercept_decay = params["intercept_decay"]
+    prm.average = params["average"]
+    prm.max_iter = params["max_iter"]
+    prm.tol = params["tol"]
+    prm.n_iter_no_change = params["n_iter_no_change"]
+    prm.early_stopping = params["early_stopping"]
+    prm.score_kind = params["score_kind"]
+    prm.order = params["order"]
+    prm.t_start = params["t_start"]
+    prm.n_shards = params.get("n_shards", 1)
+    return 0
+
+
 def fit(X, const int32_t[::1] indices, const int64_t[::1] indptr,
         y, y_code, sample_weight, validation_mask,
         coef, avg_coef,
@@ -531,26 +556,7 @@ def fit(X, const int32_t[::1] indices, const int64_t[::1] indptr,
         mask_mv = validation_mask
         data.validation_mask = &mask_mv[0]
 
-    prm.loss = params["loss"]
-    prm.loss_param = params["loss_param"]
-    prm.label_01 = params["label_01"]
-    prm.penalty = params["penalty"]
-    prm.alpha = params["alpha"]
-    prm.l1_ratio = params["l1_ratio"]
-    prm.learning_rate = params["learning_rate"]
-    prm.eta0 = params["eta0"]
-    prm.power_t = params["power_t"]
-    prm.fit_intercept = params["fit_intercept"]
-    prm.intercept_decay = params["intercept_decay"]
-    prm.average = params["average"]
-    prm.max_iter = params["max_iter"]
-    prm.tol = params["tol"]
-    prm.n_iter_no_change = params["n_iter_no_change"]
-    prm.early_stopping = params["early_stopping"]
-    prm.score_kind = params["score_kind"]
-    prm.order = params["order"]
-    prm.t_start = params["t_start"]
-    prm.n_shards = params.get("n_shards", 1)
+    _fill_params(params, &prm)
 
     problems = <fsgd_problem *>calloc(K, sizeof(fsgd_problem))
     if problems == NULL:
@@ -673,3 +679,127 @@ def omp_max_threads():
 def kernels_name():
     """Which build of the epoch loops this CPU runs: "x86-64-v4", "x86-64-v3" or "baseline"."""
     return fsgd_kernels_name().decode()
+
+
+# ---- the driver with its steps in Python (fits whose epochs run elsewhere:
+# fastsgd._dask runs each epoch as tasks on a Dask cluster) ----
+
+cdef extern from "fit_control.h" nogil:
+    ctypedef struct fsgd_engine_ops:
+        int (*run_epoch)(void *self, double *objective_sum) noexcept
+        int (*score)(void *self, double *score) noexcept
+        void (*describe)(void *self, int k, fsgd_epoch_info *info) noexcept
+
+    ctypedef struct fsgd_drive_state:
+        int n_outputs
+        int one_rule
+        int report_index
+        double n_train
+        uint8_t *active
+        double *step_scale
+        const double *eta_last
+
+    int fsgd_drive(const fsgd_params *P, fsgd_drive_state *ds, const fsgd_engine_ops *ops,
+                   void *self, fsgd_problem *probs, fsgd_progress_fn progress,
+                   void *progress_ctx)
+
+
+cdef class _Steps:
+    """The Python side of a driven fit: ``steps.run_epoch()`` returns the
+    epoch's objective sum of each output; ``steps.score()`` the validation
+    score of each rule; ``steps.describe(k)`` (norm, nnz, intercept, t) of
+    rule k.  Keeps the first exception they raise (re-raised by drive)."""
+    cdef object steps
+    cdef public object error
+
+    def __init__(self, steps):
+        self.steps = steps
+        self.error = None
+
+
+cdef int _steps_epoch(void *self, double *objective_sum) noexcept with gil:
+    cdef _Steps s = <_Steps><PyObject *>self
+    try:
+        sums = s.steps.run_epoch()
+        diverged = sums is None
+        if not diverged:
+            for k, v in enumerate(sums):
+                objective_sum[k] += v
+        return FSGD_DIVERGED if diverged else FSGD_OK
+    except BaseException as exc:
+        s.error = exc
+        return FSGD_SOURCE_ERROR
+
+
+cdef int _steps_score(void *self, double *score) noexcept with gil:
+    cdef _Steps s = <_Steps><PyObject *>self
+    try:
+        for r, v in enumerate(s.steps.score()):
+            score[r] = v
+        return FSGD_OK
+    except BaseException as exc:
+        s.error = exc
+        return FSGD_SOURCE_ERROR
+
+
+cdef void _steps_describe(void *self, int k, fsgd_epoch_info *info) noexcept with gil:
+    cdef _Steps s = <_Steps><PyObject *>self
+    try:
+        info.norm, info.nnz, info.intercept, info.t = s.steps.describe(k)
+    except BaseException as exc:
+        if s.error is None:
+            s.error = exc
+
+
+def drive(steps, dict params, int n_outputs, bint one_rule, double n_train,
+          uint8_t[::1] active, double[::1] step_scale, const double[::1] eta_last,
+          double[:, ::1] loss_curve, int32_t[::1] n_iter, int32_t[::1] status,
+          int32_t[::1] failed_epoch, progress=None):
+    """Run the C driver (csrc/fit_control.c) over epochs that ``steps`` runs:
+    the same stopping rule, adaptive schedule, divergence test, report and
+    interruption as every other fit.  ``active``, ``step_scale`` and
+    ``eta_last`` (one entry per output) are shared with ``steps``: the driver
+    clears an output's ``active`` when it stops and divides its
+    ``step_scale`` by 5 (learning_rate="adaptive"); ``steps`` sets
+    ``eta_last``.  Fills loss_curve (rules x max_iter), n_iter, status and
+    failed_epoch (per output); returns the status."""
+    cdef fsgd_params prm
+    cdef fsgd_drive_state ds
+    cdef fsgd_engine_ops ops
+    cdef fsgd_problem *problems = NULL
+    cdef _Steps st = _Steps(steps)
+    cdef _Progress prog = _Progress(progress)
+    cdef int K = n_outputs, k, ret
+    if (active.shape[0] != K or step_scale.shape[0] != K or eta_last.shape[0] != K
+            or loss_curve.shape[0] != (1 if one_rule else K)
+            or loss_curve.shape[1] < params["max_iter"]):
+        raise ValueError("driver arrays of the wrong size")
+    _fill_params(params, &prm)
+    ds.n_outputs = K
+    ds.one_rule = one_rule
+    ds.report_index = 0
+    ds.n_train = n_train
+    ds.active = &active[0]
+    ds.step_scale = &step_scale[0]
+    ds.eta_last = &eta_last[0]
+    ops.run_epoch = _steps_epoch
+    ops.score = _steps_score
+    ops.describe = _steps_describe
+    problems = <fsgd_problem *>calloc(K, sizeof(fsgd_problem))
+    if problems == NULL:
+        raise MemoryError()
+    try:
+        for k in range(loss_curve.shape[0]):
+            problems[k].loss_curve = &loss_curve[k, 0]
+        ret = fsgd_drive(&prm, &ds, &ops, <void *>st, problems, _progress_cb, <void *>prog)
+        for k in range(K):
+            n_iter[k] = problems[k].n_iter
+            status[k] = problems[k].status
+            failed_epoch[k] = problems[k].failed_epoch
+    finally:
+        free(problems)
+    if prog.error is not None:
+        raise prog.error
+    if st.error is not None:
+        raise st.error
+    return ret

@@ -35,7 +35,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from . import _engine, _stream
+from . import _dask, _engine, _stream
 from ._threads import effective_n_threads
 
 MAX_INT = np.iinfo(np.int32).max
@@ -89,6 +89,11 @@ def _keep_state_on_error(method):
             raise
 
     return wrapper
+
+
+def _no_init_on_dask(coef_init, intercept_init):
+    if coef_init is not None or intercept_init is not None:
+        raise ValueError("coef_init and intercept_init are not supported on dask collections")
 
 
 def _divergence_error(epoch):
@@ -1132,6 +1137,9 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
         """
         if isinstance(X, _stream.RowSource):
             return self._fit_source(X)
+        if _dask.is_dask_collection(X):
+            _no_init_on_dask(coef_init, intercept_init)
+            return _dask.fit(self, X, y, sample_weight=sample_weight)
         self._more_validate_params()
         X, y = _check_X(self, X, y, reset=True)
         _check_classification_targets(y)
@@ -1205,6 +1213,8 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
                     "distributions. Pass the resulting weights as the class_weight "
                     "parameter."
                 )
+        if _dask.is_dask_collection(X):
+            return _dask.fit(self, X, y, sample_weight=sample_weight, classes=classes, partial=True)
         X, y = _check_X(self, X, y, reset=first_call)
         X = _engine_dtype_like(self, X)
         _check_classification_targets(y)
@@ -1345,8 +1355,17 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
         -------
         ndarray of shape (n_samples,) for a binary problem, else (n_samples, n_classes)
         """
+        if _dask.is_dask_collection(X):
+            return _dask.predict_method(self, "decision_function", X)
         scores = self._scores(X)
         return scores.ravel() if scores.shape[1] == 1 else scores
+
+    def predict(self, X):
+        """Class labels for the samples in X (a dask collection: lazily, block
+        by block)."""
+        if _dask.is_dask_collection(X):
+            return _dask.predict_method(self, "predict", X)
+        return super().predict(X)
 
     def _check_proba(self):
         if self.loss not in ("log_loss", "modified_huber"):
@@ -1363,6 +1382,8 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
         normalised; a row whose estimates are all zero becomes uniform.
         """
         check_is_fitted(self)
+        if _dask.is_dask_collection(X):
+            return _dask.predict_method(self, "predict_proba", X)
         scores = self.decision_function(X)
         if self.loss == "log_loss":
             if scores.ndim == 1:
@@ -1389,6 +1410,8 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
     @available_if(_check_proba)
     def predict_log_proba(self, X):
         """Log of the probability estimates (loss="log_loss" or "modified_huber")."""
+        if _dask.is_dask_collection(X):
+            return _dask.predict_method(self, "predict_log_proba", X)
         if self.loss == "log_loss":
             check_is_fitted(self)
             scores = self.decision_function(X)
@@ -1526,6 +1549,9 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         """
         if isinstance(X, _stream.RowSource):
             return self._fit_source(X)
+        if _dask.is_dask_collection(X):
+            _no_init_on_dask(coef_init, intercept_init)
+            return _dask.fit(self, X, y, sample_weight=sample_weight)
         self._more_validate_params()
         X, y = _check_X(self, X, y, reset=True)
         if self.warm_start and getattr(self, "coef_", None) is not None and coef_init is None:
@@ -1577,6 +1603,8 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         if not first_call:
             self._validate_params()  # as in SGDClassifier.partial_fit
         self._more_validate_params(for_partial_fit=True)
+        if _dask.is_dask_collection(X):
+            return _dask.fit(self, X, y, sample_weight=sample_weight, partial=True)
         X, y = _check_X(self, X, y, reset=first_call)
         X = _engine_dtype_like(self, X)
         coef_init = None if first_call else _CONTINUE
@@ -1665,4 +1693,6 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         -------
         ndarray of shape (n_samples,)
         """
+        if _dask.is_dask_collection(X):
+            return _dask.predict_method(self, "predict", X)
         return self._decision_function(X)
