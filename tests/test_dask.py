@@ -275,3 +275,31 @@ def test_every_optimizer_on_the_cluster(two_workers, optimizer):
     assert np.all(np.isfinite(a.coef_))
     assert a.score(X, y) > 0.7
     assert a.optimizer_state_["optimizer"] == optimizer
+
+
+def test_weights_balanced_classes_and_regression_early_stopping(one_worker, two_workers):
+    import dask
+
+    X, y = logistic(n=12_000, classes=3)
+    dX, dy = collections(X, y)
+    w = np.random.default_rng(3).uniform(0.5, 2.0, X.shape[0])
+    dw = da.from_array(w, chunks=CHUNK)
+    kw = dict(class_weight="balanced", max_iter=3, tol=None, random_state=0)
+    a = fit_on(one_worker, SGDClassifier(**kw), dX, dy, None, None, dw)
+    b = fit_on(two_workers, SGDClassifier(**kw), dX, dy, None, None, dw)
+    np.testing.assert_array_equal(a.coef_, b.coef_)
+    counts = np.bincount(y)
+    np.testing.assert_allclose(a._expanded_class_weight, len(y) / (3 * counts))
+    # sample weights change the fit
+    c = fit_on(two_workers, SGDClassifier(**kw), dX, dy)
+    assert not np.array_equal(a.coef_, c.coef_)
+    # regression with early stopping: R² on hashed held-out rows
+    yr = X @ np.linspace(-1, 1, X.shape[1]) + 0.1 * np.random.default_rng(4).standard_normal(
+        X.shape[0]
+    )
+    with dask.config.set(scheduler="threads"):
+        reg = SGDRegressor(early_stopping=True, max_iter=50, random_state=0).fit(
+            dX, da.from_array(yr, chunks=CHUNK)
+        )
+    assert 1 < reg.n_iter_ < 50
+    assert reg.score(X, yr) > 0.99

@@ -394,6 +394,7 @@ def fit(est, X, y, sample_weight=None, classes=None, partial=False):
     from sklearn.base import is_classifier
 
     est._validate_params()
+    est._more_validate_params(for_partial_fit=bool(partial))
     _check_params(est)
     if y is None:
         raise ValueError("y is required")
