@@ -160,7 +160,12 @@ typedef struct {
     int n_iter;
     int status;
     int failed_epoch; /* 1-based epoch at which divergence was seen */
-    double *loss_curve; /* max_iter entries: mean objective of each epoch */
+    /* mean objective of each epoch: loss_curve_cap entries, NULL and 0 at
+     * the start (or the caller's malloc'd array), grown by the driver with
+     * realloc as epochs run (up to max_iter entries; new entries NaN); the
+     * caller frees it */
+    double *loss_curve;
+    int loss_curve_cap;
 } fsgd_problem;
 
 /* Per-epoch report for verbose output.  Return nonzero to stop the fit. */

@@ -231,6 +231,24 @@ static void rule_outputs(const fsgd_drive_state *ds, int r, int *k0, int *k1)
     *k1 = ds->one_rule ? ds->n_outputs : r + 1;
 }
 
+/* Room for entry `epoch` of prob's loss curve: the array doubles (at least
+ * 16 entries, at most max_iter), its new entries NaN.  A loss curve costs
+ * the epochs that run, not max_iter.  FSGD_OK or FSGD_NO_MEMORY. */
+static int grow_loss_curve(fsgd_problem *prob, int epoch, int max_iter)
+{
+    if (epoch < prob->loss_curve_cap) return FSGD_OK;
+    int64_t cap = 2 * (int64_t)prob->loss_curve_cap;
+    if (cap < 16) cap = 16;
+    if (cap <= epoch) cap = (int64_t)epoch + 1;
+    if (cap > max_iter) cap = max_iter;
+    double *grown = (double *)realloc(prob->loss_curve, sizeof(double) * (size_t)cap);
+    if (!grown) return FSGD_NO_MEMORY;
+    for (int64_t i = prob->loss_curve_cap; i < cap; i++) grown[i] = NAN;
+    prob->loss_curve = grown;
+    prob->loss_curve_cap = (int)cap;
+    return FSGD_OK;
+}
+
 int fsgd_drive(const fsgd_params *P, fsgd_drive_state *ds, const fsgd_engine_ops *ops, void *self,
                fsgd_problem *probs, fsgd_progress_fn progress, void *progress_ctx)
 {
@@ -270,14 +288,22 @@ int fsgd_drive(const fsgd_params *P, fsgd_drive_state *ds, const fsgd_engine_ops
                 if (ds->active[r]) n_iter[r] = epoch + 1;
             break;
         }
-        int diverged = ran == FSGD_DIVERGED;
+        int diverged = ran == FSGD_DIVERGED, grown = FSGD_OK;
         for (int r = 0; r < nr; r++) {
             if (!ds->active[r]) continue;
             objective[r] = objsum[r] / ds->n_train;
-            if (probs[r].loss_curve) probs[r].loss_curve[epoch] = objective[r];
+            grown = grow_loss_curve(&probs[r], epoch, P->max_iter);
+            if (grown != FSGD_OK) break;
+            probs[r].loss_curve[epoch] = objective[r];
             /* finite weights with an infinite or NaN objective (a loss that
              * overflowed) are no fit either */
             diverged |= !isfinite(objective[r]);
+        }
+        if (grown != FSGD_OK) {
+            status = grown;
+            for (int r = 0; r < nr; r++)
+                if (ds->active[r]) n_iter[r] = epoch + 1;
+            break;
         }
         if (diverged) {
             status = FSGD_DIVERGED;

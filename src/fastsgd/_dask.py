@@ -510,14 +510,13 @@ def fit(est, X, y, sample_weight=None, classes=None, partial=False):
         state = _start_state(est, partial, k, len(problems))
         steps = _Steps(spec, state, parts, offsets, dtype)
         drive_params = _drive_params(est, regression, partial)
-        loss_curve = np.zeros((1, drive_params["max_iter"]))
         n_iter = np.zeros(1, dtype=np.int32)
         status = np.zeros(1, dtype=np.int32)
         failed = np.zeros(1, dtype=np.int32)
         progress = _progress(est) if est.verbose else None
-        _engine.drive(steps, drive_params, 1, True, float(n_train), steps.active,
-                      steps.step_scale, steps.eta_last, loss_curve, n_iter, status, failed,
-                      progress)  # fmt: skip
+        _, loss_curve = _engine.drive(steps, drive_params, 1, True, float(n_train), steps.active,
+                                      steps.step_scale, steps.eta_last, n_iter, status, failed,
+                                      progress)  # fmt: skip
         if status[0] == _engine.STATUS_DIVERGED:
             from ._sgd import _divergence_error
 

@@ -78,6 +78,7 @@ cdef extern from "fastsgd.h" nogil:
         int status
         int failed_epoch
         double *loss_curve
+        int loss_curve_cap
 
     ctypedef struct fsgd_epoch_info:
         int problem
@@ -432,6 +433,35 @@ cdef int _fill_params(dict params, fsgd_params *prm) except -1:
     return 0
 
 
+cdef int _start_curves(fsgd_problem *problems, Py_ssize_t K) except -1:
+    """Each problem's loss curve starts empty: the driver grows it as epochs
+    run (fsgd_problem.loss_curve), so it costs the epochs, not max_iter."""
+    for k in range(K):
+        problems[k].loss_curve = NULL
+        problems[k].loss_curve_cap = 0
+    return 0
+
+
+cdef object _take_curves(fsgd_problem *problems, Py_ssize_t K):
+    """The first K problems' loss curves as a (K, epochs) array, NaN past a
+    problem's own epochs (the longest fit sets the width)."""
+    cdef Py_ssize_t k, i, width = 0
+    for k in range(K):
+        width = max(width, min(problems[k].n_iter, problems[k].loss_curve_cap))
+    out = np.full((K, width), np.nan)
+    cdef double[:, ::1] o = out
+    for k in range(K):
+        for i in range(min(problems[k].n_iter, problems[k].loss_curve_cap)):
+            o[k, i] = problems[k].loss_curve[i]
+    return out
+
+
+cdef void _free_curves(fsgd_problem *problems, Py_ssize_t K) noexcept:
+    for k in range(K):
+        free(problems[k].loss_curve)
+        problems[k].loss_curve = NULL
+
+
 def fit(X, const int32_t[::1] indices, const int64_t[::1] indptr,
         y, y_code, sample_weight, validation_mask,
         coef, avg_coef,
@@ -439,12 +469,13 @@ def fit(X, const int32_t[::1] indices, const int64_t[::1] indptr,
         const int32_t[::1] positive_class,
         const double[::1] weight_pos, const double[::1] weight_neg,
         const uint32_t[::1] seeds,
-        double[:, ::1] loss_curve,
         int32_t[::1] n_iter, int32_t[::1] status, int32_t[::1] failed_epoch,
         dict params, int n_threads, progress=None,
         dict batch_params=None, double[::1] slots=None, double[::1] counters=None,
         source=None):
-    """Fit K binary problems; coef (K x n_features, X's dtype) is updated in place.
+    """Fit K binary problems; coef (K x n_features, X's dtype) is updated in
+    place.  Returns the status and the loss curves (K x epochs, NaN past a
+    problem's own epochs).
 
     X is a C-contiguous 2-D array (dense) or the 1-D ``data`` of a CSR matrix
     whose ``indices`` (int32) and ``indptr`` (int64) are given.
@@ -531,9 +562,6 @@ def fit(X, const int32_t[::1] indices, const int64_t[::1] indptr,
             raise ValueError("%s has %d entries for %d problems" % (name, arr.shape[0], K))
     if coef.shape[1] != data.n_features or (avg_coef is not None and avg_coef.shape != coef.shape):
         raise ValueError("coef of shape %r for %d features" % (coef.shape, data.n_features))
-    if loss_curve.shape[0] < K or loss_curve.shape[1] < max(<int>params["max_iter"], 1):
-        raise ValueError("loss_curve of shape %r for %d problems and max_iter=%d"
-                         % ((loss_curve.shape[0], loss_curve.shape[1]), K, params["max_iter"]))
     if data.is_csr and source is None:
         if X.shape[0] < indices.shape[0]:
             raise ValueError("indptr does not match data and indices")
@@ -578,7 +606,7 @@ def fit(X, const int32_t[::1] indices, const int64_t[::1] indptr,
             problems[k].weight_pos = weight_pos[k]
             problems[k].weight_neg = weight_neg[k]
             problems[k].seed = seeds[k]
-            problems[k].loss_curve = &loss_curve[k, 0]
+        _start_curves(problems, K)
         prog = _Progress(progress)
         ctx = <void *>prog
         cb = _progress_cb
@@ -623,13 +651,15 @@ def fit(X, const int32_t[::1] indices, const int64_t[::1] indptr,
             n_iter[k] = problems[k].n_iter
             status[k] = problems[k].status
             failed_epoch[k] = problems[k].failed_epoch
+        curves = _take_curves(problems, K)
     finally:
+        _free_curves(problems, K)
         free(problems)
     if prog is not None and prog.error is not None:
         raise prog.error
     if windows is not None and windows.error is not None:
         raise windows.error
-    return ret
+    return ret, curves
 
 
 def optimizer_slots(int optimizer):
@@ -753,7 +783,7 @@ cdef void _steps_describe(void *self, int k, fsgd_epoch_info *info) noexcept wit
 
 def drive(steps, dict params, int n_outputs, bint one_rule, double n_train,
           uint8_t[::1] active, double[::1] step_scale, const double[::1] eta_last,
-          double[:, ::1] loss_curve, int32_t[::1] n_iter, int32_t[::1] status,
+          int32_t[::1] n_iter, int32_t[::1] status,
           int32_t[::1] failed_epoch, progress=None):
     """Run the C driver (csrc/fit_control.c) over epochs that ``steps`` runs:
     the same stopping rule, adaptive schedule, divergence test, report and
@@ -761,8 +791,8 @@ def drive(steps, dict params, int n_outputs, bint one_rule, double n_train,
     ``eta_last`` (one entry per output) are shared with ``steps``: the driver
     clears an output's ``active`` when it stops and divides its
     ``step_scale`` by 5 (learning_rate="adaptive"); ``steps`` sets
-    ``eta_last``.  Fills loss_curve (rules x max_iter), n_iter, status and
-    failed_epoch (per output); returns the status."""
+    ``eta_last``.  Fills n_iter, status and failed_epoch (per output);
+    returns the status and the loss curves (rules x epochs)."""
     cdef fsgd_params prm
     cdef fsgd_drive_state ds
     cdef fsgd_engine_ops ops
@@ -770,9 +800,7 @@ def drive(steps, dict params, int n_outputs, bint one_rule, double n_train,
     cdef _Steps st = _Steps(steps)
     cdef _Progress prog = _Progress(progress)
     cdef int K = n_outputs, k, ret
-    if (active.shape[0] != K or step_scale.shape[0] != K or eta_last.shape[0] != K
-            or loss_curve.shape[0] != (1 if one_rule else K)
-            or loss_curve.shape[1] < params["max_iter"]):
+    if active.shape[0] != K or step_scale.shape[0] != K or eta_last.shape[0] != K:
         raise ValueError("driver arrays of the wrong size")
     _fill_params(params, &prm)
     ds.n_outputs = K
@@ -789,17 +817,18 @@ def drive(steps, dict params, int n_outputs, bint one_rule, double n_train,
     if problems == NULL:
         raise MemoryError()
     try:
-        for k in range(loss_curve.shape[0]):
-            problems[k].loss_curve = &loss_curve[k, 0]
+        _start_curves(problems, 1 if one_rule else K)
         ret = fsgd_drive(&prm, &ds, &ops, <void *>st, problems, _progress_cb, <void *>prog)
         for k in range(K):
             n_iter[k] = problems[k].n_iter
             status[k] = problems[k].status
             failed_epoch[k] = problems[k].failed_epoch
+        curves = _take_curves(problems, 1 if one_rule else K)
     finally:
+        _free_curves(problems, K)
         free(problems)
     if prog.error is not None:
         raise prog.error
     if st.error is not None:
         raise st.error
-    return ret
+    return ret, curves

@@ -725,7 +725,6 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
             n_shards=1 if source is not None else self._shard_count(X.shape[0]),
         )
         K = coef.shape[0]
-        loss_curve = np.full((K, max_iter), np.nan)
         n_iter = np.zeros(K, dtype=np.int32)
         status = np.zeros(K, dtype=np.int32)
         failed_epoch = np.zeros(K, dtype=np.int32)
@@ -739,7 +738,7 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
         slots = counters = None
         if bparams is not None:
             slots, counters = self._optimizer_state(bparams, K, coef.shape[1], continue_state)
-        ret = _engine.fit(
+        ret, loss_curve = _engine.fit(
             data,
             indices,
             indptr,
@@ -755,7 +754,6 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
             np.asarray(weight_pos, dtype=np.float64),
             np.asarray(weight_neg, dtype=np.float64),
             np.asarray(seeds, dtype=np.uint32),
-            loss_curve,
             n_iter,
             status,
             failed_epoch,

@@ -1,0 +1,48 @@
+"""Inputs found by probing (issue 21, item 9) that once cost memory, time or
+a crash, each with the behaviour it has now."""
+
+import tracemalloc
+import warnings
+
+import numpy as np
+import pytest
+
+from fastsgd import SGDClassifier, SGDRegressor
+
+
+@pytest.mark.parametrize(
+    "params", [dict(), dict(batch_size=16, optimizer="adam"), dict(parallel="shards", n_shards=2)]
+)
+def test_the_loss_curve_costs_the_epochs_that_run_not_max_iter(params):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 5))
+    y = np.arange(300) % 10
+    warnings.simplefilter("ignore")
+    tracemalloc.start()
+    try:
+        est = SGDClassifier(max_iter=10_000_000, random_state=0, **params).fit(X, y)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # a curve preallocated for max_iter would be 10 x 10M doubles (763 MiB)
+    assert peak < 8 << 20, peak
+    assert est.n_iter_ < 10_000
+    assert est.loss_curve_.shape == (10, est.n_iter_)
+    # each problem's curve is finite for its own epochs
+    assert np.isfinite(est.loss_curve_[:, 0]).all()
+
+
+def test_the_loss_curve_holds_every_epochs_reported_objective(monkeypatch):
+    # grown past its first 16 entries, the curve holds each epoch's objective
+    import fastsgd._sgd as sgd
+
+    reported = []
+    monkeypatch.setattr(sgd, "_print_epoch", lambda info: reported.append(info["objective"]))
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((200, 4))
+    y = X @ np.ones(4)
+    for params in (dict(), dict(batch_size=8, optimizer="adam")):
+        reported.clear()
+        est = SGDRegressor(max_iter=40, tol=None, random_state=0, verbose=1, **params).fit(X, y)
+        assert est.loss_curve_.shape == (40,)
+        np.testing.assert_array_equal(est.loss_curve_, reported)
