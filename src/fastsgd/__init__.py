@@ -7,6 +7,7 @@ in C with OpenMP.
 
 from ._engine import openmp_enabled
 from ._files import fit_files
+from ._gradcheck import check_gradient
 from ._objective import objective
 from ._persist import load, save
 from ._sgd import SGDClassifier, SGDRegressor
@@ -14,6 +15,7 @@ from ._sgd import SGDClassifier, SGDRegressor
 __all__ = [
     "SGDClassifier",
     "SGDRegressor",
+    "check_gradient",
     "fit_files",
     "load",
     "objective",
