@@ -46,3 +46,43 @@ def test_the_loss_curve_holds_every_epochs_reported_objective(monkeypatch):
         est = SGDRegressor(max_iter=40, tol=None, random_state=0, verbose=1, **params).fit(X, y)
         assert est.loss_curve_.shape == (40,)
         np.testing.assert_array_equal(est.loss_curve_, reported)
+
+
+def test_threads_fitting_their_own_estimators_match_one_after_another():
+    # the engine keeps no global mutable state: fits in parallel Python
+    # threads (the GIL released in C) give the sequential results, bit for bit
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((4000, 12))
+    y = np.arange(4000) % 3
+    yr = X @ np.linspace(-1, 1, 12)
+    configs = [
+        (SGDClassifier, dict()),
+        (SGDClassifier, dict(loss="log_loss", average=True)),
+        (SGDClassifier, dict(batch_size=32, optimizer="adam", n_jobs=2)),
+        (SGDClassifier, dict(parallel="shards", n_shards=4, n_jobs=2)),
+        (SGDClassifier, dict(batch_size=64, loss="log_loss", multi_class="multinomial")),
+        (SGDRegressor, dict(early_stopping=True)),
+        (SGDRegressor, dict(batch_size=16, optimizer="rmsprop", penalty="elasticnet")),
+        (SGDClassifier, dict(penalty="l1", learning_rate="adaptive", eta0=0.01)),
+    ]
+
+    def fit(i):
+        cls, params = configs[i % len(configs)]
+        target = yr if cls is SGDRegressor else y
+        return cls(max_iter=5, tol=None, random_state=i, **params).fit(X, target)
+
+    order = list(range(3 * len(configs)))
+    sequential = [fit(i) for i in order]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        parallel = list(pool.map(fit, order))
+    for a, b in zip(sequential, parallel, strict=True):
+        np.testing.assert_array_equal(a.coef_, b.coef_)
+        np.testing.assert_array_equal(a.intercept_, b.intercept_)
+    # many threads predicting with one model
+    model = sequential[1]
+    expected = model.predict_proba(X)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        for got in pool.map(lambda _: model.predict_proba(X), range(32)):
+            np.testing.assert_array_equal(got, expected)
