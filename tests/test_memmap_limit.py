@@ -4,6 +4,7 @@ memory (RLIMIT_DATA) to what it has after the imports plus less than the file
 size, fits a read-only np.memmap of the file, and must end with the same
 coef_, bit for bit, as a fit of the same array held in memory."""
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -50,6 +51,10 @@ CHILD = textwrap.dedent(
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_DATA and /proc")
+@pytest.mark.skipif(
+    "libasan" in os.environ.get("LD_PRELOAD", ""),
+    reason="AddressSanitizer's allocator (redzones, quarantine) does not fit a data limit",
+)
 @pytest.mark.parametrize(
     "params",
     [
