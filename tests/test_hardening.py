@@ -86,3 +86,62 @@ def test_threads_fitting_their_own_estimators_match_one_after_another():
     with ThreadPoolExecutor(max_workers=8) as pool:
         for got in pool.map(lambda _: model.predict_proba(X), range(32)):
             np.testing.assert_array_equal(got, expected)
+
+
+def _message(call, module):
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            call(module)
+    except Exception as e:  # noqa: BLE001 - the type is compared too
+        return type(e).__name__, str(e)
+    return None, "no error"
+
+
+def test_errors_are_worded_as_scikit_learns():
+    # people match on scikit-learn's messages: each bad call raises the same
+    # type, and scikit-learn's message starts fastsgd's
+    from sklearn import linear_model as sk
+
+    import fastsgd
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((50, 3))
+    y = (X[:, 0] > 0).astype(int)
+    y3 = np.arange(50) % 3
+    Xn = X.copy()
+    Xn[3, 1] = np.nan
+    cases = {
+        "NaN in X": lambda m: m.SGDClassifier().fit(Xn, y),
+        "1-D X": lambda m: m.SGDClassifier().fit(X[:, 0], y),
+        "lengths": lambda m: m.SGDClassifier().fit(X, y[:-1]),
+        "unknown loss": lambda m: m.SGDClassifier(loss="nope").fit(X, y),
+        "one class": lambda m: m.SGDClassifier().fit(X, np.zeros(50)),
+        "not fitted": lambda m: m.SGDClassifier().predict(X),
+        "feature count": lambda m: m.SGDClassifier().fit(X, y).predict(X[:, :2]),
+        "no classes": lambda m: m.SGDClassifier().partial_fit(X, y),
+        "classes changed": lambda m: (
+            m.SGDClassifier().partial_fit(X, y, classes=[0, 1]).partial_fit(X, y, classes=[0, 1, 2])
+        ),
+        "labels not in classes": lambda m: m.SGDClassifier().partial_fit(X, y3, classes=[0, 1]),
+        "new labels": lambda m: m.SGDClassifier().fit(X, y3).partial_fit(X, y3 + 5),
+        "continuous target": lambda m: m.SGDClassifier().fit(X, X[:, 0]),
+        "continuous, partial_fit": lambda m: m.SGDClassifier().partial_fit(
+            X, X[:, 0], classes=[0, 1]
+        ),
+        "balanced in partial_fit": lambda m: m.SGDClassifier(class_weight="balanced").partial_fit(
+            X, y, classes=[0, 1]
+        ),
+        "early stopping in partial_fit": lambda m: m.SGDClassifier(early_stopping=True).partial_fit(
+            X, y, classes=[0, 1]
+        ),
+        "sample_weight length": lambda m: m.SGDClassifier().fit(X, y, sample_weight=np.ones(3)),
+        "coef_init shape": lambda m: m.SGDClassifier().fit(X, y, coef_init=np.zeros(5)),
+        "no predict_proba": lambda m: m.SGDClassifier().fit(X, y).predict_proba(X),
+        "regressor NaN y": lambda m: m.SGDRegressor().fit(X, np.where(y > 0, np.nan, 1.0)),
+    }
+    for name, call in cases.items():
+        theirs, ours = _message(call, sk), _message(call, fastsgd)
+        assert theirs[0] == ours[0], (name, theirs, ours)
+        assert ours[1].startswith(theirs[1].split("\n")[0][:120]), (name, theirs, ours)
+    assert fastsgd.SGDClassifier.loss_functions.keys() == sk.SGDClassifier.loss_functions.keys()

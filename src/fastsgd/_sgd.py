@@ -862,7 +862,11 @@ def _encode(y, classes):
         codes[(codes >= 0) & (classes[np.clip(codes, 0, classes.size - 1)] != y)] = -1
     if np.any(codes < 0):
         unknown = np.setdiff1d(np.unique(y), classes)
-        raise ValueError("y contains labels %r that are not in classes %r" % (unknown[:5], classes))
+        # scikit-learn's words first (people match on them), then which labels
+        raise ValueError(
+            "classes should include all valid labels that can be in y "
+            "(y contains labels %r that are not in classes %r)" % (unknown[:5], classes)
+        )
     return codes
 
 
@@ -1140,8 +1144,11 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
             return _dask.fit(self, X, y, sample_weight=sample_weight)
         self._more_validate_params()
         X, y = _check_X(self, X, y, reset=True)
-        _check_classification_targets(y)
         classes = _unique_labels(y)
+        # scikit-learn's SGDClassifier meets a target that is not classes in
+        # unique_labels of np.unique(y) first: the same error, in its words
+        unique_labels(classes)
+        _check_classification_targets(y)
         if self.warm_start and getattr(self, "coef_", None) is not None:
             if coef_init is None:
                 coef_init = self.coef_
@@ -1215,7 +1222,7 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
             return _dask.fit(self, X, y, sample_weight=sample_weight, classes=classes, partial=True)
         X, y = _check_X(self, X, y, reset=first_call)
         X = _engine_dtype_like(self, X)
-        _check_classification_targets(y)
+        # the classes first, then y: scikit-learn's order, and so its errors
         if first_call:
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit.")
@@ -1227,6 +1234,12 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
                     % (classes, self.classes_)
                 )
             classes = self.classes_
+        try:
+            _check_classification_targets(y)
+        except ValueError:
+            # scikit-learn checks the labels against the classes first
+            _encode(y, np.asarray(classes))
+            raise
         if first_call:
             state = {"t_": 1.0, "classes_": classes}
             coef_init = None
