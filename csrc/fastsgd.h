@@ -144,6 +144,10 @@ typedef struct {
     int order;                 /* enum fsgd_order */
     double t_start;            /* t at the first sample (1 on a fresh fit) */
     int n_shards; /* per-sample engine: > 1 for shard-parallel SGD (sample_engine.inc) */
+    /* per-sample engine: the one-class SVM's objective (scikit-learn's
+     * SGDOneClassSVM): the intercept also moves by -eta alpha every row, and
+     * the objective gains alpha times the intercept */
+    int one_class;
 } fsgd_params;
 
 /* One binary problem: its parameters (in and out) and its results. */

@@ -9,11 +9,13 @@ from ._engine import openmp_enabled
 from ._files import fit_files
 from ._gradcheck import check_gradient
 from ._objective import objective
+from ._oneclass import SGDOneClassSVM
 from ._persist import load, save
 from ._sgd import SGDClassifier, SGDRegressor
 
 __all__ = [
     "SGDClassifier",
+    "SGDOneClassSVM",
     "SGDRegressor",
     "check_gradient",
     "fit_files",

@@ -64,6 +64,7 @@ cdef extern from "fastsgd.h" nogil:
         int order
         double t_start
         int n_shards
+        int one_class
 
     ctypedef struct fsgd_problem:
         void *coef
@@ -430,6 +431,7 @@ cdef int _fill_params(dict params, fsgd_params *prm) except -1:
     prm.order = params["order"]
     prm.t_start = params["t_start"]
     prm.n_shards = params.get("n_shards", 1)
+    prm.one_class = params.get("one_class", 0)
     return 0
 
 

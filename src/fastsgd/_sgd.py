@@ -723,6 +723,7 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
             order=order,
             t_start=float(t_start),
             n_shards=1 if source is not None else self._shard_count(X.shape[0]),
+            one_class=int(getattr(self, "_one_class", False)),
         )
         K = coef.shape[0]
         n_iter = np.zeros(K, dtype=np.int32)
