@@ -98,3 +98,20 @@ def test_divergence_keeps_scikit_learns_words():
 @parametrize_with_checks([SGDOneClassSVM()], expected_failed_checks=expected_failed_checks)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
+
+
+def test_save_load_round_trip_continues_as_before(tmp_path):
+    import fastsgd
+
+    X = data(2)
+    for average in (False, 5):
+        model = SGDOneClassSVM(random_state=0, average=average).fit(X)
+        path = tmp_path / ("m%d.fsgd" % average)
+        fastsgd.save(model, path)
+        loaded = fastsgd.load(path)
+        assert type(loaded) is SGDOneClassSVM
+        np.testing.assert_array_equal(loaded.score_samples(X), model.score_samples(X))
+        loaded.partial_fit(X)
+        model.partial_fit(X)
+        np.testing.assert_array_equal(loaded.coef_, model.coef_)
+        np.testing.assert_array_equal(loaded.offset_, model.offset_)

@@ -179,7 +179,7 @@ def test_unsavable_values_are_refused_and_leave_no_file(tmp_path):
     with pytest.raises(TypeError, match="parameter random_state.*RandomState"):
         fastsgd.save(est, path)
     assert os.listdir(tmp_path) == []
-    with pytest.raises(TypeError, match="fastsgd's SGDClassifier and SGDRegressor"):
+    with pytest.raises(TypeError, match="fastsgd's SGDClassifier, SGDRegressor and SGDOneClassSVM"):
         fastsgd.save(object(), path)
 
 

@@ -25,6 +25,10 @@ class SGDOneClassSVM(_sk.SGDOneClassSVM):
         "results) with its epochs in fastsgd's C engine.\n\n" + (_sk.SGDOneClassSVM.__doc__ or "")
     )
 
+    # scikit-learn's loss object, rebuilt by every fit and partial_fit:
+    # fastsgd.save leaves it out
+    _rebuilt_attributes = ("_loss_function_",)
+
     def _engine(self, alpha, learning_rate):
         """A classifier that runs the one-class problem through the engine:
         hinge loss, L2 penalty alpha, the same schedule and stopping rule,

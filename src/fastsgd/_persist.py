@@ -25,9 +25,10 @@ _HEADER = "__header__"
 
 
 def _classes():
+    from fastsgd._oneclass import SGDOneClassSVM
     from fastsgd._sgd import SGDClassifier, SGDRegressor
 
-    return {cls.__name__: cls for cls in (SGDClassifier, SGDRegressor)}
+    return {cls.__name__: cls for cls in (SGDClassifier, SGDRegressor, SGDOneClassSVM)}
 
 
 # ----------------------------------------------------------------------
@@ -94,7 +95,7 @@ def save(model, path):
 
     Parameters
     ----------
-    model : SGDClassifier or SGDRegressor
+    model : SGDClassifier, SGDRegressor or SGDOneClassSVM
     path : str or os.PathLike
         The file to write (any name; the CLI uses ``.fsgd``).
     """
@@ -102,7 +103,8 @@ def save(model, path):
     name = type(model).__name__
     if classes.get(name) is not type(model):
         raise TypeError(
-            "fastsgd.save writes fastsgd's SGDClassifier and SGDRegressor; got %s" % name
+            "fastsgd.save writes fastsgd's SGDClassifier, SGDRegressor and SGDOneClassSVM; "
+            "got %s" % name
         )
     from fastsgd import __version__
 
@@ -128,8 +130,11 @@ def save(model, path):
         else:
             header["scalars"][full] = _encode_value(value, "attribute " + full)
 
+    # state the estimator rebuilds on every fit and partial_fit
+    # (SGDOneClassSVM's scikit-learn loss object) is not written
+    unsaved = getattr(type(model), "_rebuilt_attributes", ())
     for attr, value in vars(model).items():
-        if attr in params:
+        if attr in params or attr in unsaved:
             continue
         if isinstance(value, dict):  # optimizer_state_: arrays and scalars
             for key, item in value.items():
