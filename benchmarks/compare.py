@@ -27,6 +27,7 @@ import numpy as np
 
 from fastsgd import objective
 from fastsgd.benchmarking import (
+    cpu_name,
     make_classification_data,
     memory_floor,
     n_cpus,
@@ -252,17 +253,6 @@ def _git_revision():
         return None
 
 
-def _cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def _mark(ok):
     return "met" if ok else "**missed**"
 
@@ -302,7 +292,7 @@ def environment_lines(extra_versions=()):
         "- Date: %s; host: %s, %s CPUs available; %s %s"
         % (
             datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
-            _cpu_model(),
+            cpu_name(),
             n_cpus(),
             platform.system(),
             platform.release(),

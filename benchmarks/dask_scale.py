@@ -24,7 +24,6 @@ tol=None)`` for ``--epochs`` epochs:
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 import time
@@ -32,12 +31,6 @@ import time
 import numpy as np
 
 DEFAULT_BENCH_PYTHON = "/work/bench-venv/bin/python"
-
-
-def cpu_model():
-    out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-    m = re.search(r"^Model name:\s*(.+)$", out, re.M)
-    return m.group(1).strip() if m else "unknown"
 
 
 def make(rows, cols, shards, seed=0):
@@ -138,9 +131,9 @@ def main():
     import dask
 
     from fastsgd import SGDClassifier, objective
-    from fastsgd.benchmarking import timed_fit
+    from fastsgd.benchmarking import cpu_name, timed_fit
 
-    print("CPU: %s (%d logical CPUs)" % (cpu_model(), os.cpu_count()))
+    print("CPU: %s (%d logical CPUs)" % (cpu_name(), os.cpu_count()))
     print("command: python %s" % " ".join(sys.argv))
     n, d, S, E = args.rows, args.cols, args.shards, args.epochs
     print("%d x %d float64 (%.2f GB), %d shards, %d epochs\n" % (n, d, n * d * 8 / 1e9, S, E))

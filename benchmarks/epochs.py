@@ -19,14 +19,18 @@ runs its E epochs.
 """
 
 import argparse
-import platform
-import subprocess
 
 import numpy as np
 import scipy.sparse as sp
 
 import fastsgd
-from fastsgd.benchmarking import make_classification_data, memory_floor, n_cpus, timed_fit
+from fastsgd.benchmarking import (
+    cpu_name,
+    make_classification_data,
+    memory_floor,
+    n_cpus,
+    timed_fit,
+)
 
 SHAPES = {
     "1Mx100": (1_000_000, 100, None),
@@ -39,17 +43,6 @@ ENGINES = {
     "adam b256 j1": dict(optimizer="adam", batch_size=256, n_jobs=1),
     "adam b256 j2": dict(optimizer="adam", batch_size=256, n_jobs=2),
 }
-
-
-def cpu_name():
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
-        for line in out.splitlines():
-            if line.startswith("Model name:"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def make_csr(n_rows, n_cols, density, dtype, seed=0):

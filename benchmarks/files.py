@@ -207,17 +207,6 @@ def make_extra(paths, n_rows, n_features, seed=0, first_rows=1_000_000, test_row
 # --------------------------------------------------------------------- running
 
 
-def drop_caches():
-    """True when the page cache was dropped (root on Linux)."""
-    try:
-        subprocess.run(["sync"], check=True)
-        with open("/proc/sys/vm/drop_caches", "w") as f:
-            f.write("3\n")
-        return True
-    except OSError:
-        return False
-
-
 def run_child(cmd, timeout=None, cwd=None):
     """Run ``cmd``; return (seconds, peak RSS in MiB, rc, stdout, stderr).
 
@@ -251,12 +240,6 @@ def run_child(cmd, timeout=None, cwd=None):
     for f in (out_path, err_path, rss_path):
         f.unlink(missing_ok=True)
     return seconds, rss, rc, out, err
-
-
-def cat_seconds(path):
-    t = time.perf_counter()
-    subprocess.run(["cat", str(path)], stdout=subprocess.DEVNULL, check=True)
-    return time.perf_counter() - t
 
 
 def child_json(out):
@@ -389,21 +372,16 @@ CHILDREN = {"floor": child_floor, "dask": child_dask, "fastsgd": child_fastsgd}
 # ------------------------------------------------------------------- the runs
 
 
-def cpu_model():
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-        m = re.search(r"^Model name:\s*(.+)$", out, re.M)
-        return m.group(1).strip() if m else "unknown"
-    except OSError:
-        return "unknown"
-
-
 def main(argv=None):
     if argv is None:
         argv = sys.argv[1:]
     if argv and argv[0] == "_child":
         print(json.dumps(CHILDREN[argv[1]](json.loads(argv[2]))), flush=True)
         return
+    # fastsgd is imported here, not above: the peers' children run this file in
+    # an environment without it
+    from fastsgd.benchmarking import cat_seconds, cpu_name, drop_page_cache
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default="/work/bench-data")
     parser.add_argument("--rows", type=int, default=10_000_000)
@@ -420,7 +398,7 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=3, help="fastsgd's multi-epoch fits")
     args = parser.parse_args(argv)
 
-    print("CPU: %s (%d logical CPUs)" % (cpu_model(), os.cpu_count()), flush=True)
+    print("CPU: %s (%d logical CPUs)" % (cpu_name(), os.cpu_count()), flush=True)
     print("command: python %s" % " ".join([sys.argv[0], *argv]), flush=True)
     paths = make_data(args.data_dir, args.rows, args.cols, vw_rows=args.vw_rows)
     paths = make_extra(paths, args.rows, args.cols, first_rows=args.vw_rows)
@@ -443,7 +421,7 @@ def main(argv=None):
         size = paths[key].stat().st_size
         r = n if key != "vw" else vw_rows
         note = "%.2f GB" % (size / 1e9)
-        if drop_caches():
+        if drop_page_cache():
             add("cat %s cold" % name, r, cat_seconds(paths[key]), note=note)
         else:
             cold_ok = False
@@ -482,7 +460,7 @@ def main(argv=None):
             "test": str(paths["test"]),
             "cache_parent": args.data_dir,
         }
-        if cold and not drop_caches():
+        if cold and not drop_page_cache():
             print("  (cannot drop the page cache: this run is warm)", flush=True)
         sec, rss, rc, out, err = run_child([sys.executable, me, "_child", "fastsgd", json.dumps(a)])
         if rc != 0:
@@ -597,7 +575,7 @@ def main(argv=None):
 
     # -- table
     print(
-        "\nCPU: %s; page cache %s" % (cpu_model(), "dropped for cold" if cold_ok else "NOT dropped")
+        "\nCPU: %s; page cache %s" % (cpu_name(), "dropped for cold" if cold_ok else "NOT dropped")
     )
     print("Floor = X.sum() of the warm float32 memmap over the same rows (%d columns).\n" % d)
     print("| measurement | rows | seconds | ns/row | x floor | peak RSS MiB | note |")

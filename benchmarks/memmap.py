@@ -14,31 +14,12 @@ cat of the same temperature.
 
 import argparse
 import os
-import subprocess
 import tempfile
-import time
 
 import numpy as np
 
 from fastsgd import SGDClassifier
-from fastsgd.benchmarking import timed_fit
-
-
-def drop_caches():
-    """True when the page cache was dropped (root on Linux)."""
-    try:
-        subprocess.run(["sync"], check=True)
-        with open("/proc/sys/vm/drop_caches", "w") as f:
-            f.write("1\n")
-        return True
-    except OSError:
-        return False
-
-
-def cat_seconds(path):
-    t = time.perf_counter()
-    subprocess.run(["cat", path], stdout=subprocess.DEVNULL, check=True)
-    return time.perf_counter() - t
+from fastsgd.benchmarking import cat_seconds, drop_page_cache, timed_fit
 
 
 def main(argv=None):
@@ -69,7 +50,7 @@ def main(argv=None):
             return np.memmap(path, dtype=np.float32, mode="r", shape=(args.rows, args.cols))
 
         rows = []
-        cold = drop_caches()
+        cold = drop_page_cache()
         if cold:
             rows.append(("cat, cold page cache", cat_seconds(path), "cold"))
         rows.append(("cat, warm page cache", cat_seconds(path), "warm"))
@@ -78,7 +59,7 @@ def main(argv=None):
             ("fit 1 epoch, block shuffle", dict()),
         ):
             if cold:
-                drop_caches()
+                drop_page_cache()
                 est = SGDClassifier(loss="log_loss", max_iter=1, tol=None, random_state=0, **params)
                 rows.append((label + ", cold", timed_fit(est, memmap(), y).fit_seconds, "cold"))
             est = SGDClassifier(loss="log_loss", max_iter=1, tol=None, random_state=0, **params)

@@ -16,8 +16,6 @@ per-sample SGD and for mini-batch Adam.
 
 import argparse
 import os
-import re
-import subprocess
 import tempfile
 import time
 
@@ -28,12 +26,7 @@ from sklearn.metrics import log_loss
 
 import fastsgd
 from fastsgd import SGDClassifier
-
-
-def cpu_model():
-    out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-    m = re.search(r"^Model name:\s*(.+)$", out, re.M)
-    return m.group(1).strip() if m else "unknown"
+from fastsgd.benchmarking import cpu_name
 
 
 def problem(n, d, seed=0):
@@ -63,7 +56,7 @@ def main():
     p.add_argument("--epochs", type=int, default=5)
     args = p.parse_args()
     print("CPU: %s; %d x %d, row groups of %d rows, %d epochs"
-          % (cpu_model(), args.rows, args.cols, args.row_group, args.epochs))  # fmt: skip
+          % (cpu_name(), args.rows, args.cols, args.row_group, args.epochs))  # fmt: skip
     X, y = problem(args.rows + 200_000, args.cols)
     Xt, yt = X[args.rows :], y[args.rows :]
     X, y = X[: args.rows], y[: args.rows]

@@ -48,19 +48,22 @@ def collections(X, y, chunk=CHUNK):
     return da.from_array(X, chunks=(chunk, X.shape[1])), da.from_array(y, chunks=chunk)
 
 
+def local_cluster(n_workers):
+    """A cluster of worker processes, one thread each."""
+    return distributed.LocalCluster(
+        n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None
+    )
+
+
 @pytest.fixture(scope="module")
 def two_workers():
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-    ) as cluster:
+    with local_cluster(2) as cluster:
         yield cluster
 
 
 @pytest.fixture(scope="module")
 def one_worker():
-    with distributed.LocalCluster(
-        n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None
-    ) as cluster:
+    with local_cluster(1) as cluster:
         yield cluster
 
 
@@ -227,12 +230,7 @@ def test_data_that_cannot_be_recomputed_gives_an_error_not_a_hang():
     import fastsgd._sgd as sgd
 
     X, y = logistic(n=8000, d=5)
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
+    with local_cluster(2) as cluster, distributed.Client(cluster) as client:
         first = sorted(client.scheduler_info()["workers"])[0]
         # scattered blocks have no lineage: lost with their worker, they are gone
         parts = [

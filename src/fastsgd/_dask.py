@@ -269,12 +269,11 @@ class _Steps:
     """The epochs and validation scores of one driven problem, as Dask
     tasks; the mixed state lives here between epochs."""
 
-    def __init__(self, spec, state, parts, offsets, dtype):
+    def __init__(self, spec, state, parts, offsets):
         self.spec = spec
         self.state = state
         self.parts = parts
         self.offsets = offsets
-        self.dtype = dtype
         self.epoch = 0
         self.step_scale = np.ones(1)
         self.eta_last = np.full(1, spec["eta0"])
@@ -299,7 +298,7 @@ class _Steps:
         done = [r for r in results if r["rows"] > 0]
         # the shards' engine seconds (benchmarks/dask_scale.py reads them)
         self._last_seconds = [r["seconds"] for r in done]
-        self.state = _mix(done, self.dtype)
+        self.state = _mix(done)
         self.eta_last[0] = spec["eta0"] * spec["step_scale"]
         return [sum(r["objective"] for r in done)]
 
@@ -347,7 +346,7 @@ def _compute(tasks, epoch):
         ) from e
 
 
-def _mix(results, dtype):
+def _mix(results):
     """The shards' states mixed: each mixed array the row-weighted mean of
     the shards' (summed in shard order), t the sum of the rows, the
     optimizer's state and counters the row-weighted mean."""
@@ -392,6 +391,8 @@ def fit(est, X, y, sample_weight=None, classes=None, partial=False):
     _require_dask()
     import dask
     from sklearn.base import is_classifier
+
+    from ._sgd import _divergence_error, _print_epoch
 
     est._validate_params()
     est._more_validate_params(for_partial_fit=bool(partial))
@@ -508,18 +509,16 @@ def fit(est, X, y, sample_weight=None, classes=None, partial=False):
             ybar=prob.get("ybar", 0.0),
         )
         state = _start_state(est, partial, k, len(problems))
-        steps = _Steps(spec, state, parts, offsets, dtype)
+        steps = _Steps(spec, state, parts, offsets)
         drive_params = _drive_params(est, regression, partial)
         n_iter = np.zeros(1, dtype=np.int32)
         status = np.zeros(1, dtype=np.int32)
         failed = np.zeros(1, dtype=np.int32)
-        progress = _progress(est) if est.verbose else None
+        progress = _print_epoch if est.verbose else None
         _, loss_curve = _engine.drive(steps, drive_params, 1, True, float(n_train), steps.active,
                                       steps.step_scale, steps.eta_last, n_iter, status, failed,
                                       progress)  # fmt: skip
         if status[0] == _engine.STATUS_DIVERGED:
-            from ._sgd import _divergence_error
-
             raise _divergence_error(int(failed[0]))
         if status[0] == _engine.STATUS_INTERRUPTED:
             raise KeyboardInterrupt
@@ -550,7 +549,7 @@ def _class_weights(est, classes, stats):
     cw = est.class_weight
     if not cw:
         return np.ones(len(classes))
-    return _class_weight(cw, classes, np.array([counts.get(c, 0) for c in classes.tolist()]))
+    return _class_weight(cw, classes, lambda: [counts.get(c, 0) for c in classes.tolist()])
 
 
 def _drive_params(est, regression, partial):
@@ -641,12 +640,6 @@ def _publish(est, fitted, classes, n_features, names, partial):
         del est.feature_names_in_
 
 
-def _progress(est):
-    from ._sgd import _print_epoch
-
-    return _print_epoch
-
-
 # ----------------------------------------------------------------- predict
 
 
@@ -658,7 +651,7 @@ def predict_method(est, method, X):
 
     f = getattr(est, method)
     if isinstance(X, dd.DataFrame):
-        return X.map_partitions(lambda df: _frame_result(f(df), df.index, method, est),
+        return X.map_partitions(lambda df: _frame_result(f(df), df.index),
                                 meta=_meta(est, method))  # fmt: skip
     if isinstance(X, da.Array):
         if X.numblocks[1] > 1:
@@ -670,7 +663,7 @@ def predict_method(est, method, X):
     raise TypeError("%s of a %s" % (method, type(X).__name__))
 
 
-def _frame_result(values, index, method, est):
+def _frame_result(values, index):
     import pandas as pd
 
     if values.ndim == 1:

@@ -435,18 +435,12 @@ cdef int _fill_params(dict params, fsgd_params *prm) except -1:
     return 0
 
 
-cdef int _start_curves(fsgd_problem *problems, Py_ssize_t K) except -1:
-    """Each problem's loss curve starts empty: the driver grows it as epochs
-    run (fsgd_problem.loss_curve), so it costs the epochs, not max_iter."""
-    for k in range(K):
-        problems[k].loss_curve = NULL
-        problems[k].loss_curve_cap = 0
-    return 0
-
-
 cdef object _take_curves(fsgd_problem *problems, Py_ssize_t K):
     """The first K problems' loss curves as a (K, epochs) array, NaN past a
-    problem's own epochs (the longest fit sets the width)."""
+    problem's own epochs (the longest fit sets the width).  Each curve starts
+    empty (calloc'd problems: NULL, capacity 0) and the driver grows it as
+    epochs run (fsgd_problem.loss_curve), so it costs the epochs, not
+    max_iter."""
     cdef Py_ssize_t k, i, width = 0
     for k in range(K):
         width = max(width, min(problems[k].n_iter, problems[k].loss_curve_cap))
@@ -608,7 +602,6 @@ def fit(X, const int32_t[::1] indices, const int64_t[::1] indptr,
             problems[k].weight_pos = weight_pos[k]
             problems[k].weight_neg = weight_neg[k]
             problems[k].seed = seeds[k]
-        _start_curves(problems, K)
         prog = _Progress(progress)
         ctx = <void *>prog
         cb = _progress_cb
@@ -819,7 +812,6 @@ def drive(steps, dict params, int n_outputs, bint one_rule, double n_train,
     if problems == NULL:
         raise MemoryError()
     try:
-        _start_curves(problems, 1 if one_rule else K)
         ret = fsgd_drive(&prm, &ds, &ops, <void *>st, problems, _progress_cb, <void *>prog)
         for k in range(K):
             n_iter[k] = problems[k].n_iter

@@ -80,7 +80,8 @@ def _pyarrow():
     return pyarrow
 
 
-# rows per record batch read from Parquet or CSV: the unit of the memory bound
+# rows per record batch of Parquet (and of an svmlight file) handed on at a
+# time; a Parquet row group is decoded whole either way
 BATCH_ROWS = 16384
 
 

@@ -816,13 +816,12 @@ def _check_classification_targets(y):
 
 
 def _class_weight(class_weight, classes, counts):
-    """compute_class_weight from the rows per class (an array, or a callable
-    returning it, called for "balanced" only): "balanced" is
-    n_samples / (n_classes * count), scikit-learn's rule, without its copies
-    of y."""
+    """compute_class_weight from the rows per class, ``counts()`` (called for
+    "balanced" only): "balanced" is n_samples / (n_classes * count),
+    scikit-learn's rule, without its copies of y."""
     if class_weight != "balanced":
         return compute_class_weight(class_weight, classes=classes, y=classes)
-    counts = np.asarray(counts() if callable(counts) else counts, dtype=np.float64)
+    counts = np.asarray(counts(), dtype=np.float64)
     if np.any(counts == 0):
         raise ValueError("classes should have valid labels that are in y")
     return counts.sum() / (len(classes) * counts)
@@ -1274,8 +1273,11 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
             seen = dict(
                 zip(source.classes_seen.tolist(), source.class_counts.tolist(), strict=True)
             )
-            counts = np.array([seen.get(c, 0) for c in np.asarray(classes).tolist()])
-            expanded_cw = _class_weight(self.class_weight, classes, counts)
+            expanded_cw = _class_weight(
+                self.class_weight,
+                classes,
+                lambda: [seen.get(c, 0) for c in np.asarray(classes).tolist()],
+            )
         else:
             expanded_cw = _class_weight(
                 self.class_weight, classes, lambda: np.bincount(y_code, minlength=n_classes)

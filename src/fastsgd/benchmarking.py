@@ -15,7 +15,9 @@ anyone can time fastsgd against the memory floor with the same data:
 import contextlib
 import io
 import os
+import platform
 import re
+import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +27,9 @@ import numpy as np
 
 __all__ = [
     "FitTiming",
+    "cat_seconds",
+    "cpu_name",
+    "drop_page_cache",
     "make_classification_data",
     "memory_floor",
     "n_cpus",
@@ -43,6 +48,38 @@ def n_cpus():
         return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         return os.cpu_count() or 1
+
+
+def cpu_name():
+    """The processor's model name (lscpu's "Model name", /proc/cpuinfo's
+    "model name"), to print beside every figure."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def drop_page_cache():
+    """Drop the page cache (the kernel's copy of files read); True when it
+    was (root on Linux), so that a read that follows comes from the disk."""
+    try:
+        subprocess.run(["sync"], check=True)
+        with open("/proc/sys/vm/drop_caches", "w") as f:
+            f.write("3\n")
+        return True
+    except OSError:
+        return False
+
+
+def cat_seconds(path):
+    """Seconds of one plain read of the file: ``cat path > /dev/null``."""
+    t = time.perf_counter()
+    subprocess.run(["cat", str(path)], stdout=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - t
 
 
 def make_classification_data(n_rows, n_cols, dtype=np.float64, seed=0, n_threads=None):
