@@ -13,6 +13,7 @@
 #endif
 
 #include "fastsgd.h"
+#include "fit_control.h"
 #include "kernels.h"
 #include "losses.h"
 
@@ -52,6 +53,22 @@ const char *fsgd_kernels_name(void)
     return "baseline";
 }
 
+/* One problem of a one-vs-rest fit (fsgd_run_tasks' task). */
+typedef struct {
+    const fsgd_data *data;
+    const fsgd_params *params;
+    fsgd_problem *problems;
+    fsgd_fit_problem_fn fit_problem;
+    fsgd_progress_fn progress;
+    void *progress_ctx;
+} ovr_fit;
+
+static void ovr_task(void *ctx, int k)
+{
+    const ovr_fit *f = (const ovr_fit *)ctx;
+    f->fit_problem(f->data, f->params, &f->problems[k], k, 1, f->progress, f->progress_ctx);
+}
+
 int fsgd_fit(const fsgd_data *data, const fsgd_params *params, fsgd_problem *problems,
              int n_problems, int n_threads, fsgd_progress_fn progress, void *progress_ctx)
 {
@@ -68,17 +85,15 @@ int fsgd_fit(const fsgd_data *data, const fsgd_params *params, fsgd_problem *pro
     if (params->n_shards > 1) {
         int status = FSGD_OK;
         for (k = 0; k < n_problems; k++) {
+            if (fsgd_interrupted(params->interrupt, 1)) return FSGD_INTERRUPTED;
             int st = fit_problem(data, params, &problems[k], k, n_threads, progress, progress_ctx);
             if (status == FSGD_OK) status = st;
         }
         return status;
     }
-    if (n_threads > n_problems) n_threads = n_problems;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(dynamic, 1) num_threads(n_threads) if (n_threads > 1)
-#endif
-    for (k = 0; k < n_problems; k++)
-        fit_problem(data, params, &problems[k], k, 1, progress, progress_ctx);
+    ovr_fit f = {data, params, problems, fit_problem, progress, progress_ctx};
+    if (fsgd_run_tasks(n_problems, n_threads, ovr_task, &f, params->interrupt))
+        return FSGD_INTERRUPTED;
     for (k = 0; k < n_problems; k++)
         if (problems[k].status != FSGD_OK) return problems[k].status;
     return FSGD_OK;

@@ -74,7 +74,7 @@ enum fsgd_status {
     FSGD_OK = 0,
     FSGD_DIVERGED = 1,          /* a prediction or a weight became infinite or NaN */
     FSGD_NO_MEMORY = 2,
-    FSGD_INTERRUPTED = 3,       /* the progress callback asked to stop */
+    FSGD_INTERRUPTED = 3,       /* the progress callback or the interrupt poll asked to stop */
     FSGD_INVALID_ARGUMENT = 4,  /* fsgd_check_args rejected the call */
     FSGD_SOURCE_ERROR = 5       /* the data source could not hand over a window */
 };
@@ -84,6 +84,23 @@ enum fsgd_status {
 enum fsgd_pass { FSGD_PASS_TRAIN = 0, FSGD_PASS_VALIDATION = 1 };
 
 typedef struct fsgd_data fsgd_data;
+
+/* Interruption of a running fit (Ctrl-C).  The thread that called the fit
+ * (OpenMP's initial thread) calls poll(ctx) at most once every `interval`
+ * seconds, at checks inside the epochs: every buffer of a few hundred rows of
+ * the per-sample engine, every chunk of a batch, and while it waits for
+ * other threads to finish their problems.  When poll returns nonzero, every
+ * thread leaves its loop at its next check and the fit returns
+ * FSGD_INTERRUPTED with its weights partly updated: the caller discards them.
+ * next_poll, countdown and stop are the engine's (start them at 0). */
+typedef struct {
+    int (*poll)(void *ctx);    /* NULL: never poll (the fit still honours stop) */
+    void *ctx;
+    double interval;
+    double next_poll;          /* monotonic seconds of the next poll */
+    int countdown;             /* checks until the caller next reads the clock */
+    int stop;                  /* set once poll asked to stop; read by every thread */
+} fsgd_interrupt;
 
 /* A data source that hands the rows over a window at a time: files read in
  * chunks, data scaled on the way (docs/design.md, "Adding a data source").
@@ -148,6 +165,7 @@ typedef struct {
      * SGDOneClassSVM): the intercept also moves by -eta alpha every row, and
      * the objective gains alpha times the intercept */
     int one_class;
+    fsgd_interrupt *interrupt; /* NULL: the fit is interrupted only between epochs */
 } fsgd_params;
 
 /* One binary problem: its parameters (in and out) and its results. */

@@ -3,12 +3,19 @@
  * schedule's set-up, the checks of the arguments that reach C.  Compiled
  * once, not per instruction set: it runs once per epoch, not per row.
  */
+#if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, nanosleep */
+#endif
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "fastsgd.h"
 #include "fit_control.h"
@@ -17,8 +24,106 @@
 double fsgd_now(void)
 {
     struct timespec ts;
+#ifdef CLOCK_MONOTONIC
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+#else
     timespec_get(&ts, TIME_UTC);
+#endif
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Whether this is the thread that called the fit: thread 0 of every
+ * enclosing parallel region, active or not. */
+static int caller_thread(void)
+{
+#ifdef _OPENMP
+    for (int level = omp_get_level(); level > 0; level--)
+        if (omp_get_ancestor_thread_num(level) != 0) return 0;
+#endif
+    return 1;
+}
+
+static int stop_read(const fsgd_interrupt *I)
+{
+    int stop;
+#ifdef _OPENMP
+#pragma omp atomic read
+#endif
+    stop = I->stop;
+    return stop;
+}
+
+int fsgd_interrupted(fsgd_interrupt *I, int every)
+{
+    if (!I) return 0;
+    /* a clock may cost a system call: not at every check */
+    if (I->poll && caller_thread() && --I->countdown <= 0) {
+        I->countdown = every;
+        const double now = fsgd_now();
+        if (now >= I->next_poll) {
+            I->next_poll = now + I->interval;
+            if (!stop_read(I) && I->poll(I->ctx)) {
+#ifdef _OPENMP
+#pragma omp atomic write
+#endif
+                I->stop = 1;
+            }
+        }
+    }
+    return stop_read(I);
+}
+
+/* Sleeps about `seconds` (POSIX nanosleep; elsewhere a wait on the clock). */
+static void pause_for(double seconds)
+{
+#ifndef _WIN32
+    struct timespec ts = {0, (long)(seconds * 1e9)};
+    nanosleep(&ts, NULL);
+#else
+    const double until = fsgd_now() + seconds;
+    while (fsgd_now() < until) {
+    }
+#endif
+}
+
+int fsgd_run_tasks(int n_tasks, int n_threads, void (*task)(void *ctx, int i), void *ctx,
+                   fsgd_interrupt *I)
+{
+    int next = 0, done = 0;
+    if (n_threads > n_tasks) n_threads = n_tasks;
+    if (n_threads < 1) n_threads = 1;
+#ifdef _OPENMP
+#pragma omp parallel num_threads(n_threads) if (n_threads > 1)
+#endif
+    {
+        for (;;) {
+            int i;
+#ifdef _OPENMP
+#pragma omp atomic capture
+#endif
+            i = next++;
+            if (i >= n_tasks || fsgd_interrupted(I, 1)) break;
+            task(ctx, i);
+#ifdef _OPENMP
+#pragma omp atomic update
+#endif
+            done++;
+        }
+        /* the caller, out of tasks, watches for an interruption while the
+         * other threads finish theirs (the tasks check I themselves) */
+        if (I && I->poll && caller_thread()) {
+            for (;;) {
+                int finished;
+#ifdef _OPENMP
+#pragma omp atomic read
+#endif
+                finished = done;
+                if (finished >= n_tasks || fsgd_interrupted(I, 1)) break;
+                pause_for(0.002);
+            }
+        }
+    }
+    return fsgd_interrupted(I, 1);
 }
 
 /* SGDR's cycles (fastsgd.h).  In closed form, so that the cost does not grow

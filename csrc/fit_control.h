@@ -161,6 +161,28 @@ int64_t fsgd_training_rows(const fsgd_data *D, double *validation_ybar);
 /* Seconds on a monotonic clock. */
 double fsgd_now(void);
 
+/* Whether the fit was asked to stop (fsgd_interrupt): 0 without I.  On the
+ * thread that called the fit, every `every`-th call first reads the clock,
+ * and polls when the interval has passed. */
+int fsgd_interrupted(fsgd_interrupt *I, int every);
+
+/* `every` for checks that each follow about `values` multiply-adds of work:
+ * the clock is read after about 1e5 of them (tens of microseconds), at
+ * least every 64 checks. */
+FSGD_INLINE int fsgd_check_every(double values)
+{
+    const double every = 1e5 / (values > 1.0 ? values : 1.0);
+    return every < 1.0 ? 1 : (every > 64.0 ? 64 : (int)every);
+}
+
+/* Runs task(ctx, i) for i = 0 .. n_tasks - 1 on up to n_threads OpenMP
+ * threads, each task on one thread, taken in order by whichever thread is
+ * free.  The calling thread, once no task is left to take, keeps polling I
+ * while the others finish theirs; no new task starts after an interruption.
+ * Returns whether the fit was interrupted. */
+int fsgd_run_tasks(int n_tasks, int n_threads, void (*task)(void *ctx, int i), void *ctx,
+                   fsgd_interrupt *I);
+
 /* ---- the driver ---- */
 
 /* The steps an engine plugs into fsgd_drive. */

@@ -1,11 +1,14 @@
 """Inputs found by probing (issue 21, item 9) that once cost memory, time or
 a crash, each with the behaviour it has now."""
 
+import signal
+import time
 import tracemalloc
 import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from fastsgd import SGDClassifier, SGDRegressor
 
@@ -145,3 +148,61 @@ def test_errors_are_worded_as_scikit_learns():
         assert theirs[0] == ours[0], (name, theirs, ours)
         assert ours[1].startswith(theirs[1].split("\n")[0][:120]), (name, theirs, ours)
     assert fastsgd.SGDClassifier.loss_functions.keys() == sk.SGDClassifier.loss_functions.keys()
+
+
+class _Alarm(Exception):
+    pass
+
+
+INSIDE_EPOCH = [
+    ({}, 2, False, np.float64),
+    ({"penalty": "elasticnet"}, 2, True, np.float32),
+    ({"n_jobs": 2}, 3, False, np.float64),
+    ({"parallel": "shards", "n_shards": 4, "n_jobs": 2}, 2, False, np.float32),
+    ({"batch_size": 64, "n_jobs": 2}, 3, False, np.float64),
+    (
+        {"batch_size": 64, "optimizer": "adam", "multi_class": "multinomial", "loss": "log_loss"},
+        3,
+        True,
+        np.float64,
+    ),
+    ({"batch_size": "full", "n_jobs": 2}, 2, False, np.float32),
+]
+
+
+@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="POSIX interval timers")
+@pytest.mark.parametrize("params, n_classes, sparse, dtype", INSIDE_EPOCH)
+def test_a_signal_handlers_exception_stops_a_fit_inside_an_epoch(params, n_classes, sparse, dtype):
+    """The engine polls Python's signal handlers inside its epochs (Ctrl-C,
+    tests/test_interrupt.py): an exception a handler raises stops the fit in
+    every mode (per-sample, one-vs-rest across threads, shards, mini-batch,
+    multinomial, full batch; dense and CSR) and the estimator keeps its state."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((400_000, 8)).astype(dtype)
+    if sparse:
+        X = sp.csr_matrix(X * (rng.random(X.shape) < 0.5))
+    y = np.arange(X.shape[0]) % n_classes
+    est = SGDClassifier(max_iter=1, tol=None, random_state=0, **params).fit(X, y)
+    before = (est.coef_.copy(), est.intercept_.copy(), est.t_)
+    est.set_params(max_iter=100_000)
+
+    def handler(signum, frame):
+        raise _Alarm
+
+    old = signal.signal(signal.SIGALRM, handler)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.05)
+        start = time.monotonic()
+        with pytest.raises(_Alarm):
+            est.fit(X, y)
+        assert time.monotonic() - start < 30
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+    np.testing.assert_array_equal(est.coef_, before[0])
+    np.testing.assert_array_equal(est.intercept_, before[1])
+    assert est.t_ == before[2]
+    # and the next fit runs normally
+    est.set_params(max_iter=1)
+    est.fit(X, y)
+    assert np.all(np.isfinite(est.coef_))

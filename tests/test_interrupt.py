@@ -1,6 +1,7 @@
-"""Ctrl-C (SIGINT) during a long fit stops it at the end of the current epoch
-with KeyboardInterrupt, in every mode and without verbose output, and the
-estimator keeps its previous state."""
+"""Ctrl-C (SIGINT) during a long fit stops it within a fraction of a second
+with KeyboardInterrupt, in every mode and without verbose output, between
+epochs and inside an epoch that lasts longer than a second, and the estimator
+keeps its previous state."""
 
 import os
 import signal
@@ -68,4 +69,86 @@ def test_sigint_stops_a_fit_within_a_second(tmp_path, params, n_classes):
     lines = out.split()
     stopped = float(lines[lines.index("interrupted") + 1])
     assert stopped - sent < 1.0, "stopped %.3f s after SIGINT" % (stopped - sent)
+    assert "state kept" in out
+
+
+LONG_EPOCH_SCRIPT = textwrap.dedent(
+    """
+    import sys, time
+    import numpy as np
+    from fastsgd import SGDClassifier, SGDRegressor
+
+    params = eval(sys.argv[1])
+    if sys.argv[2] == "rows":
+        # many short rows: the per-sample engine's epoch over 50M rows
+        X = np.random.default_rng(0).standard_normal((50_000_000, 1), dtype=np.float32)
+        y = X[:, 0].astype(np.float64)
+        est = SGDRegressor(max_iter=1, tol=None, random_state=0, **params)
+    else:
+        # many outputs: the batch engine's epoch costs rows x features x classes
+        rng = np.random.default_rng(0)
+        X = rng.standard_normal((300_000, 200), dtype=np.float32)
+        y = np.arange(300_000) % 200
+        est = SGDClassifier(max_iter=1, tol=None, random_state=0, **params)
+    start = time.monotonic()
+    est.fit(X, y)
+    epoch = time.monotonic() - start
+    before = (est.coef_.copy(), np.copy(est.intercept_), est.t_)
+    est.set_params(max_iter=100)
+    print("fitting %.6f" % epoch, flush=True)
+    try:
+        est.fit(X, y)
+    except KeyboardInterrupt:
+        print("interrupted %.6f" % time.monotonic(), flush=True)
+        assert np.array_equal(est.coef_, before[0]), "the estimator changed"
+        assert np.array_equal(est.intercept_, before[1]) and est.t_ == before[2]
+        print("state kept", flush=True)
+    """
+)
+
+LONG_MODES = [
+    ({"penalty": "elasticnet"}, "rows"),
+    ({}, "rows"),
+    ({"parallel": "shards", "n_shards": 4}, "rows"),
+    ({"batch_size": 256}, "outputs"),
+    (
+        {"batch_size": 256, "optimizer": "adam", "multi_class": "multinomial", "loss": "log_loss"},
+        "outputs",
+    ),
+    ({"batch_size": "full"}, "outputs"),
+]
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGINT") or os.name != "posix", reason="POSIX signals")
+@pytest.mark.parametrize("params, shape", LONG_MODES)
+def test_sigint_stops_a_long_epoch(tmp_path, params, shape):
+    """SIGINT 0.3 s into an epoch that lasts about a second or more stops the
+    fit within the epoch: well before the epoch would have ended, and within
+    a second."""
+    script = tmp_path / "long_epoch.py"
+    script.write_text(LONG_EPOCH_SCRIPT)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), repr(params), shape],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        first = proc.stdout.readline().split()
+        assert first and first[0] == "fitting", proc.stderr.read()
+        epoch = float(first[1])
+        time.sleep(0.3)
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    lines = out.split()
+    stopped = float(lines[lines.index("interrupted") + 1])
+    # an epoch-end check alone would stop after epoch - 0.3 s
+    assert stopped - sent < min(1.0, 0.5 * epoch), "stopped %.3f s after SIGINT, epoch %.3f s" % (
+        stopped - sent,
+        epoch,
+    )
     assert "state kept" in out

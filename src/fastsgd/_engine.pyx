@@ -2,8 +2,9 @@
 
 Python has validated every argument before it gets here: this module only
 takes typed memoryviews, fills the C structs and runs the fit without the GIL.
-The GIL is taken back only by the progress callback (verbose output) and by
-a data source's window callback (``source=``), which asks the Python source
+The GIL is taken back only by the progress callback (verbose output), by the
+interrupt poll (Ctrl-C, a few times a second on the calling thread) and by a
+data source's window callback (``source=``), which asks the Python source
 object for the next window of rows.
 """
 from cpython.exc cimport PyErr_CheckSignals
@@ -11,6 +12,8 @@ from cpython.ref cimport PyObject
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport calloc, free
 from cython cimport floating
+
+import threading
 
 import numpy as np
 
@@ -43,6 +46,16 @@ cdef extern from "fastsgd.h" nogil:
         const uint8_t *validation_mask
         const fsgd_source *source
 
+    ctypedef int (*fsgd_poll_fn)(void *ctx) noexcept
+
+    ctypedef struct fsgd_interrupt:
+        fsgd_poll_fn poll
+        void *ctx
+        double interval
+        double next_poll
+        int countdown
+        int stop
+
     ctypedef struct fsgd_params:
         int loss
         double loss_param
@@ -65,6 +78,7 @@ cdef extern from "fastsgd.h" nogil:
         double t_start
         int n_shards
         int one_class
+        fsgd_interrupt *interrupt
 
     ctypedef struct fsgd_problem:
         void *coef
@@ -204,6 +218,27 @@ cdef int _progress_cb(void *ctx, const fsgd_epoch_info *info) noexcept nogil:
             prog.error = exc
             return 1
     return 0
+
+
+cdef int _interrupt_cb(void *ctx) noexcept nogil:
+    """The interrupt poll (fsgd_interrupt.poll), on the thread that called
+    the fit, the main thread: runs Python's signal handlers, so that Ctrl-C
+    stops a fit within an epoch.  Nonzero (the exception kept in the
+    _Progress, re-raised by fit) stops the fit."""
+    with gil:
+        prog = <_Progress><PyObject *>ctx
+        if prog.error is not None:
+            return 1
+        try:
+            PyErr_CheckSignals()
+        except BaseException as exc:
+            prog.error = exc
+            return 1
+    return 0
+
+
+# Seconds between two polls for Ctrl-C inside an epoch.
+_INTERRUPT_INTERVAL = 0.05
 
 
 cdef class _Windows:
@@ -432,6 +467,7 @@ cdef int _fill_params(dict params, fsgd_params *prm) except -1:
     prm.t_start = params["t_start"]
     prm.n_shards = params.get("n_shards", 1)
     prm.one_class = params.get("one_class", 0)
+    prm.interrupt = NULL
     return 0
 
 
@@ -503,6 +539,7 @@ def fit(X, const int32_t[::1] indices, const int64_t[::1] indptr,
     cdef _Progress prog = None
     cdef void *ctx = NULL
     cdef fsgd_progress_fn cb = NULL
+    cdef fsgd_interrupt intr
     cdef bint f32 = X.dtype == np.float32
 
     data.is_float32 = f32
@@ -605,6 +642,17 @@ def fit(X, const int32_t[::1] indices, const int64_t[::1] indptr,
         prog = _Progress(progress)
         ctx = <void *>prog
         cb = _progress_cb
+        # Python runs signal handlers on the main thread only: a fit called
+        # from another thread is interrupted between epochs, as before
+        intr.poll = NULL
+        if threading.current_thread() is threading.main_thread():
+            intr.poll = _interrupt_cb
+        intr.ctx = ctx
+        intr.interval = _INTERRUPT_INTERVAL
+        intr.next_poll = 0.0
+        intr.countdown = 0
+        intr.stop = 0
+        prm.interrupt = &intr
         if batch_params is None:
             _check_args(&data, &prm, NULL, K)
             with nogil:
