@@ -6,8 +6,10 @@ sparsity, sample weights, every loss, penalty, optimizer and schedule.
 - CSR input equals dense input (shuffle=False);
 - float32 input is close to float64 input;
 - with batch_size="full", sample_weight=k (scaled to a mean of one: the
-  objective is the mean over the rows of weight x loss) equals the rows
-  repeated k times.
+  objective is the mean over the rows of weight x loss, docs/batch.md)
+  equals the rows repeated k times;
+- one partial_fit call equals fit with max_iter=1, and partial_fit over
+  consecutive chunks equals one fit epoch where the README says it does.
 
 EXAMPLES examples per property (the closing note of issue 21 gives it).
 """
@@ -177,3 +179,74 @@ def test_full_batch_weight_k_equals_k_copies_of_the_row(data, regression):
         np.testing.assert_allclose(weighted.coef_, repeated.coef_, rtol=1e-9, atol=1e-12)
         np.testing.assert_allclose(weighted.intercept_, repeated.intercept_, rtol=1e-9,
                                    atol=1e-12)  # fmt: skip
+
+
+def _partial_fit(est, X, y, w, regression):
+    """partial_fit, or None when it reported divergence."""
+    kwargs = {} if regression else {"classes": np.unique(y)}
+    try:
+        return est.partial_fit(X, y, sample_weight=w, **kwargs)
+    except ValueError as e:
+        assert "under-/overflow occurred at epoch" in str(e), e
+        return None
+
+
+@SETTINGS
+@given(data=st.data(), regression=st.booleans())
+def test_one_partial_fit_call_is_one_fit_epoch(data, regression):
+    X, y, w = data.draw(problems(regression))
+    est = data.draw(estimators(regression)).set_params(max_iter=1)
+    from sklearn.base import clone
+
+    fitted = fit_or_divergence(est, X, y, w)
+    partial = _partial_fit(clone(est), X, y, w, regression)
+    assert (fitted is None) == (partial is None)
+    if fitted is not None:
+        np.testing.assert_array_equal(partial.coef_, fitted.coef_)
+        np.testing.assert_array_equal(partial.intercept_, fitted.intercept_)
+        assert partial.t_ == fitted.t_
+
+
+@SETTINGS
+@given(data=st.data(), regression=st.booleans())
+def test_partial_fit_over_chunks_is_one_fit_epoch(data, regression):
+    """As the README says: shuffle=False, per-sample without L1, batch engine
+    with whole batches per chunk and a constant or invscaling step."""
+    X, y, w = data.draw(problems(regression))
+    X = X.astype(np.float64)
+    est = data.draw(estimators(regression)).set_params(max_iter=1, shuffle=False)
+    if est.batch_size == 1:
+        if est.penalty in ("l1", "elasticnet"):
+            est.set_params(penalty="l2")
+        size = 1
+    else:
+        if est.batch_size == "full":
+            est.set_params(batch_size=data.draw(st.sampled_from([2, 3])))
+        if est.learning_rate not in ("constant", "invscaling"):
+            est.set_params(learning_rate="constant", eta0=0.01)
+        size = est.batch_size
+    # cut points at whole batches
+    n_batches = -(-X.shape[0] // size)
+    cuts = sorted(data.draw(st.sets(st.integers(1, max(1, n_batches - 1)), max_size=3)))
+    bounds = [0] + [min(c * size, X.shape[0]) for c in cuts] + [X.shape[0]]
+    from sklearn.base import clone
+
+    fitted = fit_or_divergence(est, X, y, w)
+    partial = clone(est)
+    classes = {} if regression else {"classes": np.unique(y)}
+    diverged = False
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        if a == b:
+            continue
+        try:
+            partial.partial_fit(X[a:b], y[a:b], sample_weight=None if w is None else w[a:b],
+                                **classes)  # fmt: skip
+        except ValueError as e:
+            assert "under-/overflow occurred at epoch" in str(e), e
+            diverged = True
+            break
+    if fitted is None or diverged:
+        return  # divergence may come at a cut, or at the end of the epoch
+    np.testing.assert_allclose(partial.coef_, fitted.coef_, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(partial.intercept_, fitted.intercept_, rtol=1e-9, atol=1e-12)
+    assert partial.t_ == fitted.t_
