@@ -187,3 +187,28 @@ def test_bit_identical_across_n_jobs_many_features():
     ref = Reference(est, d, classes=np.unique(y))
     ref.fit(X, y)
     assert_matches_reference(est, ref, X)
+
+
+@pytest.mark.parametrize("every", [1, 3])
+@pytest.mark.parametrize("case", PARALLEL_CASES[::2], ids=[c[0] for c in PARALLEL_CASES[::2]])
+def test_bit_identical_when_the_thread_count_changes_within_an_epoch(case, every, monkeypatch):
+    """The batch engine runs an epoch's batches in segments, each on one
+    thread or on n_jobs threads, whichever has been faster (csrc/batch_engine.inc,
+    fsgd_thread_choice).  Forced to switch every `every` batches, a fit equals
+    the one-thread fit bit for bit."""
+    _, kind, sparse, params = case
+    params = dict(params)
+    X, y = _parallel_data(kind, sparse, n=3000, dtype=params.pop("dtype", np.float64))
+    base = dict(batch_size=64, max_iter=2, tol=None, random_state=0, learning_rate="constant",
+                eta0=0.05, shuffle=True)  # fmt: skip
+    base.update(params)
+    est_cls = SGDRegressor if kind == "reg" else SGDClassifier
+    monkeypatch.setenv("FASTSGD_PARALLEL_MIN_WORK", "0")
+    ref = est_cls(n_jobs=1, **base).fit(X, y)
+    monkeypatch.setenv("FASTSGD_THREADS_ALTERNATE", str(every))
+    for n_jobs in (2, 3):
+        m = est_cls(n_jobs=n_jobs, **base).fit(X, y)
+        assert np.array_equal(m.coef_, ref.coef_)
+        assert np.array_equal(m.intercept_, ref.intercept_)
+        assert np.array_equal(m.optimizer_state_["slots"], ref.optimizer_state_["slots"])
+        np.testing.assert_array_equal(m.loss_curve_, ref.loss_curve_)
