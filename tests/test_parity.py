@@ -270,6 +270,39 @@ def test_tol_stopping_rule(target, loss, learning_rate):
     assert ours.n_iter_ <= 50
 
 
+# Rows with zeros: scikit-learn's objective (which tol compares) uses the
+# norms of the weights of each step's row only (all features for dense rows,
+# the stored ones for CSR rows), kept through the L1 truncation; fastsgd
+# keeps them the same way, so a fit stops at the same epoch.
+X_ZEROS = np.where(np.abs(X_BASE) > 0.3, X_BASE, 0.0)
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+@pytest.mark.parametrize("penalty", ["l2", "l1", "elasticnet"])
+@pytest.mark.parametrize(
+    "target, loss, learning_rate, average",
+    [
+        ("binary", "hinge", "optimal", False),
+        ("binary", "log_loss", "optimal", 10),
+        ("multiclass", "hinge", "constant", False),
+        ("regression", "squared_error", "invscaling", False),
+        ("regression", "huber", "optimal", True),
+    ],
+)
+def test_tol_stopping_rule_on_rows_with_zeros(
+    target, loss, learning_rate, average, penalty, sparse
+):
+    X = sp.csr_matrix(X_ZEROS) if sparse else X_ZEROS
+    params = dict(loss=loss, learning_rate=learning_rate, penalty=penalty, average=average,
+                  alpha=0.01, eta0=0.01, max_iter=60, shuffle=False)  # fmt: skip
+    if target == "regression":
+        ref, ours = _fit_both(sk.SGDRegressor, fastsgd.SGDRegressor, X, Y_REG, **params)
+    else:
+        y = Y_BIN if target == "binary" else Y_MULTI
+        ref, ours = _fit_both(sk.SGDClassifier, fastsgd.SGDClassifier, X, y, **params)
+    assert_same_fit(ref, ours)
+
+
 def test_tol_stops_early_somewhere():
     # guard: the cases above must include fits that stopped before max_iter,
     # otherwise the stopping rule would not be exercised
