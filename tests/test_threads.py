@@ -59,6 +59,19 @@ def test_omp_num_threads_is_respected():
     assert out.stdout.strip() == "1"
 
 
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="CPU affinity (Linux)")
+def test_cpu_affinity_is_respected():
+    """A process allowed on one CPU (taskset, a container's cpuset) fits on
+    one thread whatever n_jobs asks."""
+    code = (
+        "import os; os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})\n"
+        "from fastsgd._threads import effective_n_threads\n"
+        "print(effective_n_threads(None, 8), effective_n_threads(-1, 8), effective_n_threads(8, 8))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["1", "1", "1"]
+
+
 FORK_SCRIPT = textwrap.dedent(
     """
     import multiprocessing as mp
