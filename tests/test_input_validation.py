@@ -1001,3 +1001,46 @@ def test_messages_word_for_word_as_sklearns():
         for cls in (sk.SGDClassifier, fastsgd.SGDClassifier)
     ]
     assert msgs[0] == msgs[1]
+
+
+def _misaligned(a):
+    """A copy of a whose values start one byte past an aligned address (as
+    NumPy allows: arrays Dask receives in network frames can be so)."""
+    a = np.ascontiguousarray(a)
+    raw = np.frombuffer(bytearray(a.nbytes + 1), dtype=np.uint8, offset=1, count=a.nbytes)
+    out = raw.view(a.dtype).reshape(a.shape)
+    out[...] = a
+    assert not out.flags.aligned or a.dtype.itemsize == 1
+    return out
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(
+    "params", [dict(average=True, penalty="elasticnet"), dict(batch_size=8, optimizer="adam")]
+)
+def test_misaligned_arrays_fit_as_aligned_ones(params, dtype, sparse):
+    """The C engine needs each value at a multiple of its size (reading it
+    otherwise is undefined behaviour, which the sanitizer run reports): a
+    misaligned X, y, sample_weight or CSR part is copied first, and the fit
+    is the one of the aligned arrays."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 6)).astype(dtype)
+    X[rng.random(X.shape) < 0.4] = 0
+    y = (X[:, 0] + X[:, 1] > 0).astype(np.int64)
+    w = rng.uniform(0.5, 2.0, 300)
+    if sparse:
+        Xs = sp.csr_matrix(X)
+        Xm = Xs.copy()  # the constructor would copy the parts into aligned arrays
+        Xm.data, Xm.indices, Xm.indptr = (_misaligned(a) for a in (Xs.data, Xs.indices, Xs.indptr))
+        assert not Xm.data.flags.aligned and not Xm.indices.flags.aligned
+        X = Xs
+    else:
+        Xm = _misaligned(X)
+    est = dict(max_iter=3, tol=None, random_state=0, **params)
+    ref = fastsgd.SGDClassifier(**est).fit(X, y, sample_weight=w)
+    got = fastsgd.SGDClassifier(**est).fit(Xm, _misaligned(y), sample_weight=_misaligned(w))
+    np.testing.assert_array_equal(got.coef_, ref.coef_)
+    np.testing.assert_array_equal(got.intercept_, ref.intercept_)
+    reg = fastsgd.SGDRegressor(**est).fit(Xm, _misaligned(y.astype(np.float64)))
+    assert np.all(np.isfinite(reg.coef_))

@@ -188,11 +188,23 @@ def _as_engine_csr(X):
     return data, indices, indptr
 
 
+def _aligned(a):
+    """a, or a C-ordered copy of it when its values do not sit at multiples
+    of their size: the C engine reads each value as its type, which C
+    requires to be aligned, while NumPy allows otherwise (arrays that Dask
+    received inside a network frame, np.frombuffer at an odd offset)."""
+    if a is None or a.flags.aligned:
+        return a
+    return np.require(a, requirements=["C", "A"])
+
+
 def _check_csr_structure(X):
     """ValueError for a CSR matrix whose indptr or column indices are out of range."""
     indices = X.indices if X.indices.dtype in (np.int32, np.int64) else X.indices.astype(np.int64)
     _engine.check_csr(
-        np.ascontiguousarray(indices), np.ascontiguousarray(X.indptr, dtype=np.int64), X.shape[1]
+        _aligned(np.ascontiguousarray(indices)),
+        _aligned(np.ascontiguousarray(X.indptr, dtype=np.int64)),
+        X.shape[1],
     )
 
 
@@ -740,13 +752,13 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
         if bparams is not None:
             slots, counters = self._optimizer_state(bparams, K, coef.shape[1], continue_state)
         ret, loss_curve = _engine.fit(
-            data,
-            indices,
-            indptr,
-            y,
-            y_code,
-            sw,
-            mask,
+            _aligned(data),
+            _aligned(indices),
+            _aligned(indptr),
+            _aligned(y),
+            _aligned(y_code),
+            _aligned(sw),
+            _aligned(mask),
             coef,
             avg_coef,
             intercept,
