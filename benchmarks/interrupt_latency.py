@@ -15,12 +15,9 @@ median / max over --runs runs.
 
 import argparse
 import os
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
 
@@ -31,21 +28,10 @@ from fastsgd.benchmarking import cpu_name  # noqa: E402
 
 def latency(script, args, delay):
     """(first line's numbers, seconds from SIGINT to the caught interrupt)."""
-    proc = subprocess.Popen(
-        [sys.executable, script, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    try:
-        first = proc.stdout.readline().split()
-        time.sleep(delay)
-        sent = time.monotonic()
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=300)
-    finally:
-        proc.kill()
-    words = out.split()
-    if "interrupted" not in words or "state kept" not in out:
-        raise RuntimeError("the child did not stop cleanly:\n" + out + err)
-    return first[1:], float(words[words.index("interrupted") + 1]) - sent
+    first, out, sent, stopped = cases.interrupt_child(script, args, delay)
+    if "state kept" not in out:
+        raise RuntimeError("the child changed the estimator:\n" + out)
+    return first[1:], stopped - sent
 
 
 def summary(values):

@@ -36,6 +36,32 @@ SCRIPT = textwrap.dedent(
     """
 )
 
+
+def interrupt_child(script, args, delay):
+    """Runs script with args in a child process, waits for its first line
+    (the fit starts), sleeps `delay` s and sends SIGINT.  Returns the first
+    line's words, the child's output, the monotonic time of the signal and
+    the time the child printed after "interrupted"; asserts a clean exit."""
+    proc = subprocess.Popen(
+        [sys.executable, str(script), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        first = proc.stdout.readline().split()
+        assert first, proc.stderr.read()
+        time.sleep(delay)
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    words = out.split()
+    return first, out, sent, float(words[words.index("interrupted") + 1])
+
+
 MODES = [
     ({}, 2),
     ({}, 3),
@@ -51,23 +77,8 @@ MODES = [
 def test_sigint_stops_a_fit_within_a_second(tmp_path, params, n_classes):
     script = tmp_path / "long_fit.py"
     script.write_text(SCRIPT)
-    proc = subprocess.Popen(
-        [sys.executable, str(script), repr(params), str(n_classes)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout.readline().strip() == "fitting"
-        time.sleep(0.5)  # well inside the fit
-        sent = time.monotonic()
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
-    finally:
-        proc.kill()
-    assert proc.returncode == 0, err
-    lines = out.split()
-    stopped = float(lines[lines.index("interrupted") + 1])
+    first, out, sent, stopped = interrupt_child(script, [repr(params), str(n_classes)], 0.5)
+    assert first == ["fitting"]
     assert stopped - sent < 1.0, "stopped %.3f s after SIGINT" % (stopped - sent)
     assert "state kept" in out
 
@@ -127,25 +138,9 @@ def test_sigint_stops_a_long_epoch(tmp_path, params, shape):
     a second."""
     script = tmp_path / "long_epoch.py"
     script.write_text(LONG_EPOCH_SCRIPT)
-    proc = subprocess.Popen(
-        [sys.executable, str(script), repr(params), shape],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        first = proc.stdout.readline().split()
-        assert first and first[0] == "fitting", proc.stderr.read()
-        epoch = float(first[1])
-        time.sleep(0.3)
-        sent = time.monotonic()
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=120)
-    finally:
-        proc.kill()
-    assert proc.returncode == 0, err
-    lines = out.split()
-    stopped = float(lines[lines.index("interrupted") + 1])
+    first, out, sent, stopped = interrupt_child(script, [repr(params), shape], 0.3)
+    assert first[0] == "fitting"
+    epoch = float(first[1])
     # an epoch-end check alone would stop after epoch - 0.3 s
     assert stopped - sent < min(1.0, 0.5 * epoch), "stopped %.3f s after SIGINT, epoch %.3f s" % (
         stopped - sent,

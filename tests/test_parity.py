@@ -94,6 +94,14 @@ def _fit_both(sk_cls, fs_cls, X, y, fit_kw=None, **params):
     return ref, ours
 
 
+def _fit_target(target, X, **params):
+    """_fit_both with the estimators and y of target (binary, multiclass, regression)."""
+    if target == "regression":
+        return _fit_both(sk.SGDRegressor, fastsgd.SGDRegressor, X, Y_REG, **params)
+    y = Y_BIN if target == "binary" else Y_MULTI
+    return _fit_both(sk.SGDClassifier, fastsgd.SGDClassifier, X, y, **params)
+
+
 BASE = dict(alpha=0.01, eta0=0.01, max_iter=5, tol=None, shuffle=False)
 
 
@@ -261,11 +269,7 @@ TOL_CASES = [
 def test_tol_stopping_rule(target, loss, learning_rate):
     params = dict(loss=loss, learning_rate=learning_rate, alpha=0.01, eta0=0.01, max_iter=50)
     params["shuffle"] = False
-    if target == "regression":
-        ref, ours = _fit_both(sk.SGDRegressor, fastsgd.SGDRegressor, X_BASE, Y_REG, **params)
-    else:
-        y = Y_BIN if target == "binary" else Y_MULTI
-        ref, ours = _fit_both(sk.SGDClassifier, fastsgd.SGDClassifier, X_BASE, y, **params)
+    ref, ours = _fit_target(target, X_BASE, **params)
     assert_same_fit(ref, ours)
     assert ours.n_iter_ <= 50
 
@@ -295,11 +299,7 @@ def test_tol_stopping_rule_on_rows_with_zeros(
     X = sp.csr_matrix(X_ZEROS) if sparse else X_ZEROS
     params = dict(loss=loss, learning_rate=learning_rate, penalty=penalty, average=average,
                   alpha=0.01, eta0=0.01, max_iter=60, shuffle=False)  # fmt: skip
-    if target == "regression":
-        ref, ours = _fit_both(sk.SGDRegressor, fastsgd.SGDRegressor, X, Y_REG, **params)
-    else:
-        y = Y_BIN if target == "binary" else Y_MULTI
-        ref, ours = _fit_both(sk.SGDClassifier, fastsgd.SGDClassifier, X, y, **params)
+    ref, ours = _fit_target(target, X, **params)
     assert_same_fit(ref, ours)
 
 

@@ -199,27 +199,6 @@ cdef class _Progress:
         self.error = None
 
 
-cdef int _progress_cb(void *ctx, const fsgd_epoch_info *info) noexcept nogil:
-    """Called by the driver after every epoch: runs Python's signal handlers
-    (so Ctrl-C stops a fit at the end of the current epoch, with or without
-    verbose output) and the verbose printer.  Nonzero stops the fit."""
-    with gil:
-        prog = <_Progress><PyObject *>ctx
-        if prog.error is not None:
-            return 1
-        try:
-            PyErr_CheckSignals()
-            if prog.func is not None:
-                prog.func(dict(problem=info.problem, epoch=info.epoch,
-                               objective=info.objective, score=info.score,
-                               norm=info.norm, nnz=info.nnz, intercept=info.intercept,
-                               t=info.t, seconds=info.seconds))
-        except BaseException as exc:  # KeyboardInterrupt included: re-raised by fit
-            prog.error = exc
-            return 1
-    return 0
-
-
 cdef int _interrupt_cb(void *ctx) noexcept nogil:
     """The interrupt poll (fsgd_interrupt.poll), on the thread that called
     the fit, the main thread: runs Python's signal handlers, so that Ctrl-C
@@ -231,6 +210,27 @@ cdef int _interrupt_cb(void *ctx) noexcept nogil:
             return 1
         try:
             PyErr_CheckSignals()
+        except BaseException as exc:  # KeyboardInterrupt included: re-raised by fit
+            prog.error = exc
+            return 1
+    return 0
+
+
+cdef int _progress_cb(void *ctx, const fsgd_epoch_info *info) noexcept nogil:
+    """Called by the driver after every epoch: the interrupt poll (so a fit
+    from any thread stops at the end of an epoch at the latest), then the
+    verbose printer.  Nonzero stops the fit."""
+    if _interrupt_cb(ctx):
+        return 1
+    with gil:
+        prog = <_Progress><PyObject *>ctx
+        if prog.func is None:
+            return 0
+        try:
+            prog.func(dict(problem=info.problem, epoch=info.epoch,
+                           objective=info.objective, score=info.score,
+                           norm=info.norm, nnz=info.nnz, intercept=info.intercept,
+                           t=info.t, seconds=info.seconds))
         except BaseException as exc:
             prog.error = exc
             return 1
